@@ -1,0 +1,164 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { ImagesSettings } from "./images-settings";
+import { email, hostname } from "./settings";
+import { ProxySettings } from "./proxy";
+import { serviceSchemas } from "./registry";
+
+/** Every key of a stack file lives under this namespace: `infra:domain`, `infra:services`, ... */
+export const CONFIG_NAMESPACE = "infra";
+
+const DockerHost = z
+  .string()
+  .regex(/^(unix:\/\/\/\S+|ssh:\/\/[a-z_][a-z0-9_-]*@[a-z0-9.-]+(:\d{1,5})?)$/, {
+    error: "expected unix:///var/run/docker.sock or ssh://user@host[:port]",
+  });
+
+/** A partner association; `id` names its containers and volumes, so it must never change. */
+export const Partner = z.strictObject({
+  id: z.string().regex(/^[a-z][a-z0-9]{1,19}$/, { error: "expected 2-20 lower-case letters or digits, starting with a letter" }),
+  name: z.string().min(1, { error: "expected the association's name" }),
+  domain: hostname(),
+  adminEmail: email(),
+});
+
+export const StackSettings = z
+  .strictObject({
+    /** The association's domain on this host; services live on sub-domains of it. */
+    domain: hostname(),
+    /** How Pulumi reaches the host's Docker engine. */
+    docker: DockerHost.default("unix:///var/run/docker.sock"),
+    /** Contact address given to Let's Encrypt; required when the proxy uses ACME. */
+    acmeEmail: email().optional(),
+    /** Public IPv4 address of the host: the web services' A records point there (none on local). */
+    publicIpv4: z.ipv4({ error: "expected an IPv4 address such as 203.0.113.10" }).optional(),
+    /** Memory the containers may use together on this host (sum of their limits), in MiB. */
+    memoryBudgetMb: z.int({ error: "expected a whole number of MiB" }).positive({ error: "expected a positive number of MiB" }),
+    /** Where our own images (ldap, mail-*) come from: built here, or pulled at a pinned digest. */
+    images: ImagesSettings,
+    /** The services this host runs; a service that is absent does not run here. */
+    services: z.strictObject({ proxy: ProxySettings, ...serviceSchemas }),
+    /** Partner associations hosted here (each gets its own Nextcloud when the service runs). */
+    partners: z.array(Partner).default([]),
+  })
+  .superRefine((stack, ctx) => {
+    stack.partners.forEach((partner, index) => {
+      const first = stack.partners.findIndex((p) => p.domain === partner.domain);
+      if (first !== index) {
+        ctx.addIssue({ code: "custom", path: ["partners", index, "domain"], message: `duplicate domain; already used by partners.${first}` });
+      }
+      if (stack.partners.findIndex((p) => p.id === partner.id) !== index) {
+        ctx.addIssue({ code: "custom", path: ["partners", index, "id"], message: "duplicate id; each partner needs its own" });
+      }
+    });
+    if (stack.services.proxy.tls === "acme" && !stack.acmeEmail) {
+      ctx.addIssue({ code: "custom", path: ["acmeEmail"], message: "required when services.proxy.tls is 'acme'" });
+    }
+  });
+
+export type StackConfig = z.output<typeof StackSettings>;
+
+/** A user mistake in the stack config: printed as a list, never as a stack trace. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid stack configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Validate a stack's settings (the `infra:*` keys, without the namespace).
+ * `isEncrypted(path)` tells whether the value at that key path was encrypted in the stack file.
+ * All problems are reported together, each with its key path.
+ */
+export function parseStackConfig(raw: Record<string, unknown>, isEncrypted: (path: string) => boolean): StackConfig {
+  const result = StackSettings.safeParse(raw);
+  const problems = result.success ? [] : result.error.issues.map(formatIssue);
+  for (const path of secretPaths(raw)) {
+    if (!isEncrypted(path)) {
+      problems.push(`${path}: is written in plain text; expected a secret (pulumi config set --secret --path '${path}' ...)`);
+    }
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  return result.data;
+}
+
+/** Read and validate the current stack's config from the Pulumi runtime (real run or mocks). */
+export function loadStackConfig(isEncrypted?: (path: string) => boolean): StackConfig {
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  const raw: Record<string, unknown> = {};
+  const secretTopKeys = new Set<string>();
+  for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+    if (!key.startsWith(prefix)) continue;
+    const name = key.slice(prefix.length);
+    raw[name] = parseConfigValue(value);
+    if (isConfigSecret(key)) secretTopKeys.add(name);
+  }
+  // A real run only knows which top-level keys hold a secret (Pulumi marks the whole key);
+  // `npm run plan` and the tests pass a finer check that looks at each value of the stack file.
+  return parseStackConfig(raw, isEncrypted ?? ((path) => secretTopKeys.has(path.split(".")[0])));
+}
+
+/** Pulumi hands structured values to the program as JSON text and plain strings as they are. */
+function parseConfigValue(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+function isConfigSecret(key: string): boolean {
+  // The SDK exports this (as @internal) but leaves it out of its type declarations.
+  const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(k: string): boolean };
+  return runtimeConfig.isConfigSecret(key);
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.map(String).join(".") || "(stack)";
+  if (issue.code === "unrecognized_keys") {
+    const keys = issue.keys.map((k) => (path === "(stack)" ? k : `${path}.${k}`));
+    return `${keys.join(", ")}: unknown setting; check the spelling against the service's settings`;
+  }
+  if (issue.code === "invalid_type" && issue.input === undefined) {
+    return `${path}: is required; expected ${issue.expected}`;
+  }
+  return `${path}: ${issue.message}`;
+}
+
+/** Key paths (dot-separated) of the values that the schema declares secret and the stack sets. */
+export function secretPaths(raw: Record<string, unknown>): string[] {
+  const found: string[] = [];
+  walkSecrets(StackSettings, raw, [], found);
+  return found;
+}
+
+function walkSecrets(schema: z.ZodType, value: unknown, path: string[], found: string[]): void {
+  if (value === undefined || value === null) return;
+  const def = (schema as z.ZodType & { _zod: { def: { type: string } } })._zod.def as Record<string, unknown> & { type: string };
+  if (z.globalRegistry.get(schema)?.secret === true) {
+    found.push(path.join("."));
+    return;
+  }
+  switch (def.type) {
+    case "pipe":
+      return walkSecrets(def.in as z.ZodType, value, path, found);
+    case "optional":
+    case "default":
+    case "prefault":
+    case "nullable":
+      return walkSecrets(def.innerType as z.ZodType, value, path, found);
+    case "object":
+      if (typeof value !== "object") return;
+      for (const [key, child] of Object.entries(def.shape as Record<string, z.ZodType>)) {
+        walkSecrets(child, (value as Record<string, unknown>)[key], [...path, key], found);
+      }
+      return;
+    case "array":
+      if (!Array.isArray(value)) return;
+      value.forEach((item, index) => walkSecrets(def.element as z.ZodType, item, [...path, String(index)], found));
+      return;
+    default:
+      return;
+  }
+}

@@ -1,0 +1,179 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { Host } from "./host";
+import type { PinnedImage } from "./images";
+
+/**
+ * THE place where containers are created. Every service goes through `serviceContainer`, so the
+ * hardening below applies to all of them; the same rules are checked by policy/ and the unit tests.
+ *
+ * Defaults: not privileged, no-new-privileges, every capability dropped, a memory limit and a
+ * healthcheck required, restart unless-stopped, rotated json-file logs, image passed by id,
+ * nothing published. Lifting a default is explicit: `capAdd` and `exceptions` carry a one-line why,
+ * stored as labels, so that `npm run plan` and the policy pack both see it.
+ */
+
+/** Capabilities a service may add back, each with its reason. */
+export type Capability =
+  | "CHOWN"
+  | "DAC_OVERRIDE"
+  | "FOWNER"
+  | "FSETID"
+  | "KILL"
+  | "SETGID"
+  | "SETUID"
+  | "NET_BIND_SERVICE"
+  | "SYS_CHROOT"
+  | "MKNOD"
+  | "AUDIT_WRITE"
+  | "SYS_ADMIN";
+
+/** What the container is for; databases and caches may only join internal networks. */
+export type ContainerRole = "app" | "database" | "cache" | "proxy" | "job";
+
+/** Hardening defaults that a container may lift, with a reason. */
+export interface HardeningExceptions {
+  /** Publish ports on the host (only the proxy and mail need this). */
+  publishPorts?: string;
+  /** Mount the Docker socket (only the proxy, read-only, to read routes from labels). */
+  dockerSocket?: string;
+}
+
+export interface Healthcheck {
+  /** Docker form: ["CMD", ...] or ["CMD-SHELL", "..."]. */
+  test: string[];
+  intervalSeconds?: number;
+  timeoutSeconds?: number;
+  retries?: number;
+  startPeriodSeconds?: number;
+}
+
+export interface Route {
+  /** Public host name served by the proxy, e.g. chat.example.org. */
+  host: string;
+  /** Port the container listens on for HTTP. */
+  port: number;
+}
+
+export interface VolumeMount {
+  /** A named volume, or an absolute host path (only for sockets and host files, never data). */
+  source: docker.Volume | string;
+  target: string;
+  readOnly?: boolean;
+}
+
+export interface PublishedPort {
+  container: number;
+  host: number;
+  protocol?: "tcp" | "udp";
+  /** Host address to bind; all addresses when omitted. */
+  ip?: string;
+}
+
+export interface ServiceContainerArgs {
+  /** Service the container belongs to (plan column, label infra.service). */
+  service: string;
+  role: ContainerRole;
+  image: PinnedImage;
+  networks: { network: docker.Network; aliases?: string[] }[];
+  memoryMb: number;
+  healthcheck: Healthcheck;
+  env?: Record<string, pulumi.Input<string>>;
+  command?: string[];
+  entrypoint?: string[];
+  user?: string;
+  volumes?: VolumeMount[];
+  /** tmpfs mounts (path -> mount options), e.g. for a read-only root filesystem. */
+  tmpfs?: Record<string, string>;
+  readOnlyRootfs?: boolean;
+  /** Files written into the container before it starts (rendered config). */
+  files?: { path: string; content: pulumi.Input<string> }[];
+  routes?: Route[];
+  ports?: PublishedPort[];
+  capAdd?: Partial<Record<Capability, string>>;
+  exceptions?: HardeningExceptions;
+  /** One-shot containers (jobs) exit and are not restarted. */
+  restart?: "unless-stopped" | "no";
+}
+
+export const LOG_OPTIONS = { "max-size": "10m", "max-file": "3" };
+
+/** Create a hardened container named `name` on the host. */
+export function serviceContainer(
+  host: Host,
+  name: string,
+  args: ServiceContainerArgs,
+  opts: pulumi.CustomResourceOptions,
+): docker.Container {
+  const hc = args.healthcheck;
+  return new docker.Container(
+    name,
+    {
+      name,
+      image: args.image.id,
+      envs: envList(args.env ?? {}),
+      command: args.command,
+      entrypoints: args.entrypoint,
+      user: args.user,
+      restart: args.restart ?? "unless-stopped",
+      memory: args.memoryMb,
+      memorySwap: args.memoryMb,
+      privileged: false,
+      securityOpts: ["no-new-privileges:true"],
+      capabilities: { drops: ["ALL"], adds: Object.keys(args.capAdd ?? {}).sort() },
+      readOnly: args.readOnlyRootfs ?? false,
+      tmpfs: args.tmpfs,
+      healthcheck: {
+        tests: hc.test,
+        interval: `${hc.intervalSeconds ?? 30}s`,
+        timeout: `${hc.timeoutSeconds ?? 5}s`,
+        retries: hc.retries ?? 3,
+        startPeriod: `${hc.startPeriodSeconds ?? 30}s`,
+      },
+      logDriver: "json-file",
+      logOpts: LOG_OPTIONS,
+      networksAdvanced: args.networks.map(({ network, aliases }) => ({ name: network.name, aliases: aliases ?? [] })),
+      ports: (args.ports ?? []).map((p) => ({
+        internal: p.container,
+        external: p.host,
+        protocol: p.protocol ?? "tcp",
+        ip: p.ip ?? "0.0.0.0",
+      })),
+      volumes: (args.volumes ?? []).map((v) =>
+        typeof v.source === "string"
+          ? { hostPath: v.source, containerPath: v.target, readOnly: v.readOnly ?? false }
+          : { volumeName: v.source.name, containerPath: v.target, readOnly: v.readOnly ?? false },
+      ),
+      uploads: args.files?.map((f) => ({ file: f.path, content: f.content })),
+      labels: labelList({
+        "infra.service": args.service,
+        "infra.role": args.role,
+        ...prefixKeys("infra.cap.", args.capAdd ?? {}),
+        ...prefixKeys("infra.exception.", { ...args.exceptions }),
+        ...host.routeLabels(name, args.routes ?? []),
+      }),
+    },
+    // A named container must be removed before its replacement can take the name.
+    { ...opts, provider: host.provider, deleteBeforeReplace: true },
+  );
+}
+
+function envList(env: Record<string, pulumi.Input<string>>): pulumi.Output<string>[] {
+  return Object.keys(env)
+    .sort()
+    .map((key) => pulumi.interpolate`${key}=${env[key]}`);
+}
+
+function labelList(labels: Record<string, string>): { label: string; value: string }[] {
+  return Object.keys(labels)
+    .sort()
+    .map((label) => ({ label, value: labels[label] }));
+}
+
+function prefixKeys(prefix: string, values: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(values)
+      .filter((entry): entry is [string, string] => entry[1] !== undefined)
+      .map(([key, why]) => [prefix + key, why]),
+  );
+}

@@ -1,0 +1,84 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { StackConfig } from "./config";
+import type { Route } from "./container";
+import { ownImage, upstreamImage, type PinnedImage } from "./images";
+
+/** A DNS record the domain needs for this host (printed by the plan, exported by the stack). */
+export interface DnsRecord {
+  name: string;
+  type: "A" | "AAAA" | "CNAME" | "MX" | "TXT" | "SRV";
+  value: string;
+}
+
+/**
+ * What every service component receives: the host's config, its Docker provider, the edge network the
+ * proxy serves, and small factories so that networks, volumes, images and passwords are made alike.
+ */
+export class Host {
+  readonly edge: docker.Network;
+
+  constructor(
+    readonly config: StackConfig,
+    readonly provider: docker.Provider,
+    parent: pulumi.Resource,
+  ) {
+    this.edge = this.network("edge", { internal: false }, parent);
+  }
+
+  /** `https://<sub>.<domain>`'s host name. */
+  subdomain(sub: string): string {
+    return `${sub}.${this.config.domain}`;
+  }
+
+  /** A network; internal (no route to the outside) unless said otherwise. */
+  network(name: string, args: { internal: boolean }, parent: pulumi.Resource): docker.Network {
+    return new docker.Network(
+      `network-${name}`,
+      { name, internal: args.internal, driver: "bridge" },
+      { parent, provider: this.provider },
+    );
+  }
+
+  /** A named data volume. Kept when the stack is destroyed: data is never deleted by a deploy. */
+  volume(name: string, parent: pulumi.Resource): docker.Volume {
+    return new docker.Volume(`volume-${name}`, { name }, { parent, provider: this.provider, retainOnDelete: true });
+  }
+
+  upstreamImage(name: string, ref: string, parent: pulumi.Resource): PinnedImage {
+    return upstreamImage(`image-${name}`, ref, { parent, provider: this.provider });
+  }
+
+  /** One of our images (folder relative to the repository root). */
+  ownImage(name: string, contextDir: string, parent: pulumi.Resource): PinnedImage {
+    return ownImage(name, contextDir, this.config.images, { parent, provider: this.provider });
+  }
+
+  /** A generated credential: random, stored encrypted in the state, secret in every output. */
+  password(name: string, parent: pulumi.Resource): pulumi.Output<string> {
+    const password = new random.RandomPassword(`password-${name}`, { length: 32, special: false }, { parent });
+    return password.result;
+  }
+
+  /** Traefik labels for a container's routes (TLS always; ACME certificates in production). */
+  routeLabels(containerName: string, routes: Route[]): Record<string, string> {
+    if (routes.length === 0) return {};
+    const labels: Record<string, string> = {
+      "traefik.enable": "true",
+      "traefik.docker.network": "edge",
+    };
+    routes.forEach((route, index) => {
+      const id = index === 0 ? containerName : `${containerName}-${index}`;
+      labels[`traefik.http.routers.${id}.rule`] = `Host(\`${route.host}\`)`;
+      labels[`traefik.http.routers.${id}.entrypoints`] = "websecure";
+      labels[`traefik.http.routers.${id}.tls`] = "true";
+      if (this.config.services.proxy.tls === "acme") {
+        labels[`traefik.http.routers.${id}.tls.certresolver`] = "letsencrypt";
+      }
+      labels[`traefik.http.routers.${id}.service`] = id;
+      labels[`traefik.http.services.${id}.loadbalancer.server.port`] = String(route.port);
+    });
+    return labels;
+  }
+}

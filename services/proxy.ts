@@ -1,0 +1,79 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { serviceContainer } from "./container";
+import type { Host } from "./host";
+import { imageRef, memoryMb } from "./settings";
+
+export const PROXY_IMAGE = "traefik:v3.3.5";
+
+export const ProxySettings = z
+  .strictObject({
+    /** `acme`: certificates from Let's Encrypt (production); `self-signed`: Traefik's default certificate (local). */
+    tls: z.enum(["acme", "self-signed"]).default("acme"),
+    image: imageRef().default(PROXY_IMAGE),
+    memoryMb: memoryMb(128),
+  })
+  .prefault({});
+
+export type ProxyConfig = z.output<typeof ProxySettings>;
+
+/**
+ * Traefik: the only container publishing 80/443. Services declare routes on their containers
+ * (services/container.ts turns them into labels); HTTP redirects to HTTPS.
+ */
+export class Proxy extends pulumi.ComponentResource {
+  constructor(name: string, args: { host: Host; settings: ProxyConfig }, opts?: pulumi.ComponentResourceOptions) {
+    super("infra:service:Proxy", name, {}, opts);
+    const { host, settings } = args;
+    const acme = settings.tls === "acme";
+    const acmeVolume = host.volume("proxy-acme", this);
+
+    serviceContainer(
+      host,
+      "proxy",
+      {
+        service: "proxy",
+        role: "proxy",
+        image: host.upstreamImage("proxy", settings.image, this),
+        networks: [{ network: host.edge }],
+        memoryMb: settings.memoryMb,
+        command: [
+          "--ping=true",
+          "--log.level=INFO",
+          "--accesslog=true",
+          "--api.dashboard=false",
+          "--providers.docker=true",
+          "--providers.docker.exposedbydefault=false",
+          "--providers.docker.network=edge",
+          "--entrypoints.web.address=:80",
+          "--entrypoints.web.http.redirections.entrypoint.to=websecure",
+          "--entrypoints.web.http.redirections.entrypoint.scheme=https",
+          "--entrypoints.websecure.address=:443",
+          ...(acme
+            ? [
+                `--certificatesresolvers.letsencrypt.acme.email=${host.config.acmeEmail}`,
+                "--certificatesresolvers.letsencrypt.acme.storage=/acme/acme.json",
+                "--certificatesresolvers.letsencrypt.acme.tlschallenge=true",
+              ]
+            : []),
+        ],
+        healthcheck: { test: ["CMD", "traefik", "healthcheck", "--ping"] },
+        readOnlyRootfs: true,
+        volumes: [
+          { source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
+          { source: acmeVolume, target: "/acme" },
+        ],
+        ports: [
+          { container: 80, host: 80 },
+          { container: 443, host: 443 },
+        ],
+        exceptions: {
+          publishPorts: "the proxy is the web entry point of the host (80 redirects to 443)",
+          dockerSocket: "Traefik reads the routes from container labels (read-only socket)",
+        },
+      },
+      { parent: this },
+    );
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,47 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { serviceContainer } from "./container";
+import type { Host } from "./host";
+
+export const REDIS_IMAGE = "redis:7.4.1-bookworm";
+
+export interface RedisArgs {
+  host: Host;
+  service: string;
+  network: docker.Network;
+  memoryMb: number;
+  image?: string;
+}
+
+/** A password-protected Redis cache for one application, on its internal network, without persistence. */
+export class Redis extends pulumi.ComponentResource {
+  readonly hostname: string;
+  readonly password: pulumi.Output<string>;
+
+  constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("infra:building-block:Redis", name, {}, opts);
+    const { host } = args;
+    this.hostname = name;
+    this.password = host.password(name, this);
+
+    serviceContainer(
+      host,
+      name,
+      {
+        service: args.service,
+        role: "cache",
+        image: host.upstreamImage(name, args.image ?? REDIS_IMAGE, this),
+        user: "redis",
+        networks: [{ network: args.network }],
+        memoryMb: args.memoryMb,
+        // The password reaches redis-server through the environment, never the command line (visible in ps).
+        env: { REDIS_PASSWORD: this.password, REDISCLI_AUTH: this.password },
+        command: ["sh", "-c", 'exec redis-server --requirepass "$REDIS_PASSWORD" --save "" --appendonly no'],
+        readOnlyRootfs: true,
+        healthcheck: { test: ["CMD", "redis-cli", "ping"], intervalSeconds: 10 },
+      },
+      { parent: this },
+    );
+    this.registerOutputs({ hostname: this.hostname });
+  }
+}

@@ -1,0 +1,28 @@
+import type * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import type { Host } from "./host";
+
+/**
+ * The services a stack may enable under `infra:services`, besides the proxy every host runs.
+ * Each entry pairs the service's settings schema with the function that builds its component:
+ * adding a service to the project is adding one entry here (see README, "Add a service").
+ */
+export interface ServiceModule<Settings extends z.ZodType> {
+  settings: Settings;
+  create(host: Host, settings: z.output<Settings>, parent: pulumi.Resource): pulumi.ComponentResource;
+}
+
+function service<Settings extends z.ZodType>(module: ServiceModule<Settings>): ServiceModule<Settings> {
+  return module;
+}
+
+export const serviceModules = {} satisfies Record<string, ServiceModule<z.ZodType>>;
+
+type Modules = typeof serviceModules;
+
+/** `{ ldap: LdapSettings.optional(), ... }`: the shape of `infra:services` besides the proxy. */
+export const serviceSchemas = Object.fromEntries(
+  Object.entries(serviceModules).map(([name, module]) => [name, (module as ServiceModule<z.ZodType>).settings.optional()]),
+) as { [K in keyof Modules]: z.ZodOptional<Modules[K]["settings"]> };
+
+export { service };

@@ -1,0 +1,62 @@
+import { createHash } from "node:crypto";
+import type * as pulumi from "@pulumi/pulumi";
+import type { RenderedResource } from "./render";
+
+/**
+ * Mock provider for the offline render: records what the program registers and answers with
+ * deterministic outputs (ids, generated passwords, image ids), so that rendering twice gives the same.
+ */
+
+// How the SDK marks a secret value on the wire (@pulumi/pulumi/runtime/rpc: specialSigKey/specialSecretSig).
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+type OutputsOf = (args: pulumi.runtime.MockResourceArgs, seed: (salt: string) => string) => Record<string, unknown>;
+
+/** Outputs a real provider would compute, by resource type. Other resources echo their inputs. */
+const PROVIDER_OUTPUTS: Record<string, OutputsOf> = {
+  "random:index/randomPassword:RandomPassword": (args, seed) => ({
+    result: seed("password").slice(0, Number(args.inputs.length ?? 32)),
+  }),
+  "docker:index/remoteImage:RemoteImage": (args, seed) => ({
+    imageId: `sha256:${seed("image")}${seed("image2")}`.slice(0, 71),
+    repoDigest: args.inputs.name,
+  }),
+};
+
+export class Recorder implements pulumi.runtime.Mocks {
+  readonly resources: RenderedResource[] = [];
+  /** Values the mocks handed out as secrets, or saw marked secret: redacted wherever printed. */
+  readonly secrets = new Set<string>();
+
+  constructor(protected readonly stack: string) {}
+
+  newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+    const inputs = unwrapSecrets(args.inputs, this.secrets) as Record<string, any>;
+    const seed = (salt: string) =>
+      createHash("sha256").update(`${this.stack}\0${args.type}\0${args.name}\0${salt}`).digest("hex");
+    const computed = PROVIDER_OUTPUTS[args.type]?.(args, seed) ?? {};
+    if (args.type === "random:index/randomPassword:RandomPassword") this.secrets.add(computed.result as string);
+    this.resources.push({ type: args.type, name: args.name, inputs, outputs: computed });
+    return { id: `${args.name}-id`, state: { ...args.inputs, ...computed } };
+  }
+
+  call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+    return args.inputs;
+  }
+}
+
+/** Replace the SDK's secret wrappers by their values, remembering the secret strings. */
+function unwrapSecrets(value: unknown, secrets: Set<string>): unknown {
+  if (Array.isArray(value)) return value.map((v) => unwrapSecrets(v, secrets));
+  if (value && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    if (record[SIG_KEY] === SECRET_SIG) {
+      // A secret list (e.g. envs with one secret entry) is marked as a whole: remember only scalars.
+      if (typeof record.value === "string") secrets.add(record.value);
+      return unwrapSecrets(record.value, secrets);
+    }
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrapSecrets(v, secrets)]));
+  }
+  return value;
+}

@@ -1,0 +1,175 @@
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+import { loadStackConfig, type StackConfig } from "../services/config";
+import type { DnsRecord } from "../services/host";
+import { Recorder as MockRecorder } from "./mocks";
+import { defineHost, type HostOutputs } from "./program";
+import { summarize } from "./summarize";
+
+/**
+ * Run the real program under the Pulumi SDK's mock runtime and record every resource it registers.
+ * No Pulumi CLI, no Docker, no network. The result is what `npm run plan` prints, what the unit tests
+ * check, and what the integration tests start on a real Docker engine.
+ */
+
+export const STACKS_DIR = __dirname;
+
+export interface RenderedResource {
+  type: string;
+  name: string;
+  /** Inputs as the provider would receive them; secret values included (they are only mock values). */
+  inputs: Record<string, any>;
+  /** Outputs the mock provider computed (image ids, generated passwords). */
+  outputs: Record<string, any>;
+}
+
+export interface RenderedContainer {
+  name: string;
+  service: string;
+  role: string;
+  /** Pinned image reference (what the plan shows). */
+  image: string;
+  networks: string[];
+  aliases: Record<string, string[]>;
+  ports: { host: number; container: number; protocol: string; ip: string }[];
+  volumes: { source: string; target: string; readOnly: boolean; kind: "volume" | "host" }[];
+  env: Record<string, string>;
+  /** Env keys whose value holds a secret. */
+  secretEnv: string[];
+  memoryMb: number;
+  restart: string;
+  healthcheck: boolean;
+  healthcheckTest: string[];
+  privileged: boolean;
+  noNewPrivileges: boolean;
+  capDrop: string[];
+  capAdd: string[];
+  readOnly: boolean;
+  user: string | null;
+  command: string[];
+  entrypoint: string[];
+  tmpfs: Record<string, string>;
+  files: { path: string; content: string }[];
+  labels: Record<string, string>;
+  /** Hardening defaults this container lifts, with their reason (labels infra.exception.*). */
+  exceptions: Record<string, string>;
+}
+
+export interface RenderedImage {
+  ref: string;
+  id: string;
+  /** Set for our own images on `local`: the folder and build arguments to build them from. */
+  build: { context: string; buildArgs: Record<string, string> } | null;
+}
+
+export interface RenderedStack {
+  stack: string;
+  config: StackConfig;
+  resources: RenderedResource[];
+  containers: RenderedContainer[];
+  networks: { name: string; internal: boolean }[];
+  volumes: { name: string }[];
+  images: RenderedImage[];
+  routes: { url: string; container: string }[];
+  dns: DnsRecord[];
+  memory: { budgetMb: number; usedMb: number; withinBudget: boolean };
+  /** Every secret value the mocks produced or the stack file encrypted: never printed. */
+  secrets: string[];
+}
+
+/** The stacks that exist: one `Pulumi.<name>.yaml` each in stacks/. */
+export function listStacks(): string[] {
+  return fs
+    .readdirSync(STACKS_DIR)
+    .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])
+    .filter((name): name is string => name !== undefined)
+    .sort();
+}
+
+/** The `config:` map of a stack file, as written (secure values still `{ secure: ... }`). */
+export function readStackFile(stack: string): Record<string, unknown> {
+  const file = path.join(STACKS_DIR, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(file)) {
+    throw new UnknownStackError(`unknown stack '${stack}'; expected one of: ${listStacks().join(", ")}`);
+  }
+  const parsed = parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+  return parsed?.config ?? {};
+}
+
+export class UnknownStackError extends Error {}
+
+/** Render a stack from its file, or from a given `config:` map (tests feed bad configs this way). */
+export async function renderStack(stack: string, config?: Record<string, unknown>): Promise<RenderedStack> {
+  const recorder = new Recorder(stack);
+  const { values, secretKeys, encryptedPaths, secrets } = mockConfig(stack, config ?? readStackFile(stack));
+  secrets.forEach((secret) => recorder.secrets.add(secret));
+
+  pulumi.runtime.setAllConfig(values, secretKeys);
+  await pulumi.runtime.setMocks(recorder, "infra", stack, false);
+  const hostConfig = loadStackConfig((keyPath) => encryptedPaths.has(keyPath));
+  const outputs = await resolve(defineHost(stack, hostConfig));
+  await waitForRegistrations();
+  return recorder.result(hostConfig, outputs);
+}
+
+/** Resolve an Output under the mock runtime (its value is always known there). */
+function resolve<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((done) => output.apply((value) => done(value)));
+}
+
+function waitForRegistrations(): Promise<void> {
+  // Internal to the SDK, but the only way to know the mock monitor has seen every registration.
+  const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+  return settings.waitForRPCs();
+}
+
+/** A stand-in for a secret value: deterministic, so that two renders are identical. */
+function mockSecret(stack: string, key: string, length = 32): string {
+  return "m" + createHash("sha256").update(`${stack}\0${key}`).digest("hex").slice(0, length - 1);
+}
+
+function isSecure(value: unknown): value is { secure: string } {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).join() === "secure";
+}
+
+/**
+ * Turn a stack file's config map into what the Pulumi CLI hands the program: strings as they are,
+ * structured values as JSON, encrypted values decrypted (here: replaced by mock secrets). Also returns
+ * the key paths (`services.mail.ovh.applicationSecret`) that were encrypted in the file.
+ */
+function mockConfig(stack: string, config: Record<string, unknown>) {
+  const values: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  const encryptedPaths = new Set<string>();
+  const secrets: string[] = [];
+  const replace = (value: unknown, keyPath: string[]): unknown => {
+    if (isSecure(value)) {
+      const secret = mockSecret(stack, keyPath.join("."));
+      encryptedPaths.add(keyPath.join("."));
+      secrets.push(secret);
+      return secret;
+    }
+    if (Array.isArray(value)) return value.map((v, i) => replace(v, [...keyPath, String(i)]));
+    if (value && typeof value === "object") {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replace(v, [...keyPath, k])]));
+    }
+    return value;
+  };
+  for (const [key, value] of Object.entries(config)) {
+    const before = secrets.length;
+    // Key paths are relative to the namespace: `infra:services` -> `services`.
+    const plain = replace(value, [key.slice(key.indexOf(":") + 1)]);
+    values[key] = typeof plain === "string" ? plain : JSON.stringify(plain);
+    if (secrets.length > before) secretKeys.push(key);
+  }
+  return { values, secretKeys, encryptedPaths, secrets };
+}
+
+class Recorder extends MockRecorder {
+  result(config: StackConfig, outputs: HostOutputs): RenderedStack {
+    return summarize(this.stack, config, this.resources, [...this.secrets], outputs);
+  }
+}
