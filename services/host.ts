@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { StackConfig } from "./config";
 import type { Route } from "./container";
+import type { DirectoryEndpoint, MailEndpoint } from "./endpoints";
 import { ownImage, upstreamImage, type PinnedImage } from "./images";
 
 /** A DNS record the domain needs for this host (printed by the plan, exported by the stack). */
@@ -18,6 +19,10 @@ export interface DnsRecord {
  */
 export class Host {
   readonly edge: docker.Network;
+  /** Set by the directory component when this host runs it. */
+  directory?: DirectoryEndpoint;
+  /** Set by the mail component when this host runs it. */
+  mail?: MailEndpoint;
 
   constructor(
     readonly config: StackConfig,
