@@ -1,0 +1,45 @@
+/**
+ * Rewrite the pins of our own images in a stack file (`infra:images.pins.<name>`), keeping
+ * comments, key order and quoting: the file stays the one people wrote, with new digests.
+ */
+import { isMap, isScalar, parseDocument } from "yaml";
+import { ImagesSettings } from "../../services/images-settings";
+
+const IMAGES_PATH = ["config", "infra:images"];
+
+export interface PinRewrite {
+  text: string;
+  /** Images whose pin changed. */
+  updated: string[];
+  /** Images given but not pinned in this stack (it does not run them, or builds locally). */
+  skipped: string[];
+}
+
+/** Set `pins` (image name -> `<tag>@sha256:<digest>`) in the stack file text. Only existing pins move. */
+export function setImagePins(stackYaml: string, pins: Readonly<Record<string, string>>): PinRewrite {
+  const doc = parseDocument(stackYaml);
+  if (doc.errors.length > 0) throw new Error(`stack file is not valid YAML: ${doc.errors[0].message}`);
+
+  const pinsNode = doc.getIn([...IMAGES_PATH, "pins"], true);
+  const updated: string[] = [];
+  const skipped: string[] = [];
+  for (const [name, pin] of Object.entries(pins)) {
+    const node = isMap(pinsNode) ? pinsNode.get(name, true) : undefined;
+    if (!isScalar(node)) {
+      skipped.push(name);
+      continue;
+    }
+    if (node.value !== pin) {
+      node.value = pin; // editing the scalar (not replacing it) keeps its quotes and comments
+      updated.push(name);
+    }
+  }
+
+  // The result must still be what services/images-settings.ts accepts (pin format, registry).
+  const images = ImagesSettings.safeParse(doc.getIn(IMAGES_PATH));
+  if (updated.length > 0 && !images.success) {
+    throw new Error(`infra:images would be invalid: ${images.error.issues.map((i) => i.message).join("; ")}`);
+  }
+  // lineWidth 0: never re-fold long lines nobody touched.
+  return { text: updated.length > 0 ? doc.toString({ lineWidth: 0 }) : stackYaml, updated, skipped };
+}

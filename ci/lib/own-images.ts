@@ -1,0 +1,56 @@
+/**
+ * Our own images: every folder with a Dockerfile under ldap/image and mail/. The image name is
+ * the one the stacks pin under infra:images.pins (ldap/image -> ldap, mail/postfix -> mail-postfix).
+ * hosts/ holds a test-only image and is never pushed.
+ */
+import { readdirSync } from "node:fs";
+import * as path from "node:path";
+
+export interface OwnImage {
+  /** Key under infra:images.pins and repository name under $CI_REGISTRY_IMAGE. */
+  name: string;
+  /** Build context, relative to the repository root, with forward slashes. */
+  context: string;
+}
+
+/** The image a Dockerfile path (relative to the repository root) builds, if it is one we push. */
+export function ownImageOf(dockerfile: string): OwnImage | undefined {
+  const parts = dockerfile.split("/");
+  if (parts.at(-1) !== "Dockerfile") return undefined;
+  const dirs = parts.slice(0, -1);
+  if (dirs.join("/") === "ldap/image") return { name: "ldap", context: "ldap/image" };
+  if (dirs[0] === "mail" && dirs.length >= 2) return { name: dirs.join("-"), context: dirs.join("/") };
+  return undefined;
+}
+
+/** Every image we push, found from the Dockerfiles in the checkout, sorted by name. */
+export function discoverOwnImages(repoRoot: string): OwnImage[] {
+  const candidates = ["ldap", "mail"].flatMap((top) => {
+    try {
+      return (readdirSync(path.join(repoRoot, top), { recursive: true }) as string[]).map((p) =>
+        `${top}/${p.split(path.sep).join("/")}`,
+      );
+    } catch {
+      return []; // the folder does not exist (yet)
+    }
+  });
+  return candidates
+    .map(ownImageOf)
+    .filter((image): image is OwnImage => image !== undefined)
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The images whose build context holds a changed file; all of them when the changes are unknown. */
+export function imagesToBuild(images: readonly OwnImage[], changedFiles: readonly string[] | "unknown"): OwnImage[] {
+  if (changedFiles === "unknown") return [...images];
+  return images.filter((image) => changedFiles.some((file) => file.startsWith(`${image.context}/`)));
+}
+
+/** What build-images.ts hands to the scan and pin jobs for each pushed image. */
+export interface BuiltImage {
+  name: string;
+  /** `<registry image>/<name>@sha256:<digest>`: what Trivy scans. */
+  ref: string;
+  /** `<commit sha>@sha256:<digest>`: the value for infra:images.pins.<name>. */
+  pin: string;
+}

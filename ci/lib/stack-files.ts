@@ -1,0 +1,31 @@
+/** The host stack files (stacks/Pulumi.<host>.yaml) and the pin rewrite applied to all of them. */
+import { readdirSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { setImagePins } from "./image-pins";
+import type { BuiltImage } from "./own-images";
+
+export interface StackFileChange {
+  /** Relative to the repository root, e.g. stacks/Pulumi.pica02.yaml. */
+  file: string;
+  text: string;
+  updated: string[];
+}
+
+export function stackFiles(repoRoot: string): string[] {
+  return readdirSync(path.join(repoRoot, "stacks"))
+    .filter((name) => /^Pulumi\.[\w-]+\.yaml$/.test(name))
+    .sort()
+    .map((name) => `stacks/${name}`);
+}
+
+export function pinsOf(images: readonly BuiltImage[]): Record<string, string> {
+  return Object.fromEntries(images.map((image) => [image.name, image.pin]));
+}
+
+/** The stack files whose pins change, with their new text (nothing is written). */
+export function pinChanges(repoRoot: string, pins: Readonly<Record<string, string>>): StackFileChange[] {
+  return stackFiles(repoRoot).flatMap((file) => {
+    const { text, updated } = setImagePins(readFileSync(path.join(repoRoot, file), "utf8"), pins);
+    return updated.length > 0 ? [{ file, text, updated }] : [];
+  });
+}
