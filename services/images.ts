@@ -31,7 +31,6 @@ export function ownImage(
   opts: pulumi.CustomResourceOptions,
 ): PinnedImage {
   if ("build" in images) {
-    const context = path.join(REPO_ROOT, contextDir);
     const ref = `infra/${name}:local`;
     const image = new docker.RemoteImage(
       `image-${name}`,
@@ -39,10 +38,11 @@ export function ownImage(
         name: ref,
         keepLocally: true,
         build: {
-          context: path.relative(process.cwd(), context) || ".",
+          // Relative to the repository (Pulumi runs in it), so the input is the same on every machine.
+          context: contextDir,
           buildArgs: { BASE_IMAGE: images.baseImage },
         },
-        triggers: { contentHash: hashDirectory(context) },
+        triggers: { contentHash: hashDirectory(path.join(REPO_ROOT, contextDir)) },
       },
       opts,
     );

@@ -42,7 +42,7 @@ export interface RenderedContainer {
   memoryMb: number;
   restart: string;
   healthcheck: boolean;
-  healthcheckTest: string[];
+  healthcheckSpec: { test: string[]; interval: string; timeout: string; retries: number; startPeriod: string } | null;
   privileged: boolean;
   noNewPrivileges: boolean;
   capDrop: string[];

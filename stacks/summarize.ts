@@ -55,7 +55,9 @@ function container(inputs: Record<string, any>, images: RenderedImage[], secrets
     ((inputs.labels ?? []) as { label: string; value: string }[]).map((l) => [l.label, l.value]),
   );
   const networks = (inputs.networksAdvanced ?? []) as { name: string; aliases?: string[] }[];
-  const hc = inputs.healthcheck as { tests?: string[] } | undefined;
+  const hc = inputs.healthcheck as
+    | { tests?: string[]; interval: string; timeout: string; retries: number; startPeriod: string }
+    | undefined;
   return {
     name: inputs.name,
     service: labels["infra.service"] ?? "",
@@ -80,7 +82,9 @@ function container(inputs: Record<string, any>, images: RenderedImage[], secrets
     memoryMb: inputs.memory ?? 0,
     restart: inputs.restart ?? "no",
     healthcheck: (hc?.tests?.length ?? 0) > 0,
-    healthcheckTest: hc?.tests ?? [],
+    healthcheckSpec: hc?.tests?.length
+      ? { test: hc.tests, interval: hc.interval, timeout: hc.timeout, retries: hc.retries, startPeriod: hc.startPeriod }
+      : null,
     privileged: inputs.privileged === true,
     noNewPrivileges: ((inputs.securityOpts ?? []) as string[]).includes("no-new-privileges:true"),
     capDrop: inputs.capabilities?.drops ?? [],
