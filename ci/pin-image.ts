@@ -3,6 +3,8 @@
  * stacks/Pulumi.<host>.yaml that already pins that image (local builds its images and is left alone).
  * Usage: npx tsx ci/pin-image.ts ldap=<commit>@sha256:<digest> [mail-postfix=...]
  *        npx tsx ci/pin-image.ts --images images.json      (the file ci/build-images.ts writes)
+ *        npx tsx ci/pin-image.ts --add --stack pica02 mail-rspamd=<commit>@sha256:<digest>
+ *          (first pin of an image on a host; afterwards CI moves it)
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -22,7 +24,14 @@ function pinsFromArgs(args: string[]): Record<string, string> {
   );
 }
 
-const { values, positionals } = parseArgs({ options: { images: { type: "string" } }, allowPositionals: true });
+const { values, positionals } = parseArgs({
+  options: { images: { type: "string" }, add: { type: "boolean", default: false }, stack: { type: "string", multiple: true } },
+  allowPositionals: true,
+});
+if (values.add && !values.stack) {
+  console.error("--add needs --stack HOST: say which host runs the new image");
+  process.exit(2);
+}
 const pins = values.images
   ? pinsOf(JSON.parse(readFileSync(values.images, "utf8")) as BuiltImage[])
   : pinsFromArgs(positionals);
@@ -31,7 +40,7 @@ if (Object.keys(pins).length === 0) {
   process.exit(2);
 }
 
-const changes = pinChanges(REPO_ROOT, pins);
+const changes = pinChanges(REPO_ROOT, pins, { add: values.add, stacks: values.stack });
 for (const change of changes) {
   writeFileSync(path.join(REPO_ROOT, change.file), change.text);
   console.log(`${change.file}: ${change.updated.join(", ")}`);

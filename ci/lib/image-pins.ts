@@ -15,8 +15,16 @@ export interface PinRewrite {
   skipped: string[];
 }
 
-/** Set `pins` (image name -> `<tag>@sha256:<digest>`) in the stack file text. Only existing pins move. */
-export function setImagePins(stackYaml: string, pins: Readonly<Record<string, string>>): PinRewrite {
+export interface PinOptions {
+  /**
+   * Also add pins this stack does not have yet. Off for CI, which cannot tell which host runs a new
+   * image: its first pin is added once by hand (`ci/pin-image.ts --add --stack <host>`), then CI moves it.
+   */
+  add?: boolean;
+}
+
+/** Set `pins` (image name -> `<tag>@sha256:<digest>`) in the stack file text. */
+export function setImagePins(stackYaml: string, pins: Readonly<Record<string, string>>, options: PinOptions = {}): PinRewrite {
   const doc = parseDocument(stackYaml);
   if (doc.errors.length > 0) throw new Error(`stack file is not valid YAML: ${doc.errors[0].message}`);
 
@@ -26,7 +34,13 @@ export function setImagePins(stackYaml: string, pins: Readonly<Record<string, st
   for (const [name, pin] of Object.entries(pins)) {
     const node = isMap(pinsNode) ? pinsNode.get(name, true) : undefined;
     if (!isScalar(node)) {
-      skipped.push(name);
+      if (options.add && isMap(pinsNode)) {
+        pinsNode.flow = false; // `pins: {}` becomes a block mapping, one pin per line
+        pinsNode.set(name, pin);
+        updated.push(name);
+      } else {
+        skipped.push(name);
+      }
       continue;
     }
     if (node.value !== pin) {

@@ -1,7 +1,7 @@
 /** The host stack files (stacks/Pulumi.<host>.yaml) and the pin rewrite applied to all of them. */
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { setImagePins } from "./image-pins";
+import { type PinOptions, setImagePins } from "./image-pins";
 import type { BuiltImage } from "./own-images";
 
 export interface StackFileChange {
@@ -23,9 +23,14 @@ export function pinsOf(images: readonly BuiltImage[]): Record<string, string> {
 }
 
 /** The stack files whose pins change, with their new text (nothing is written). */
-export function pinChanges(repoRoot: string, pins: Readonly<Record<string, string>>): StackFileChange[] {
-  return stackFiles(repoRoot).flatMap((file) => {
-    const { text, updated } = setImagePins(readFileSync(path.join(repoRoot, file), "utf8"), pins);
+export function pinChanges(
+  repoRoot: string,
+  pins: Readonly<Record<string, string>>,
+  options: PinOptions & { stacks?: readonly string[] } = {},
+): StackFileChange[] {
+  const files = options.stacks ? options.stacks.map((stack) => `stacks/Pulumi.${stack}.yaml`) : stackFiles(repoRoot);
+  return files.flatMap((file) => {
+    const { text, updated } = setImagePins(readFileSync(path.join(repoRoot, file), "utf8"), pins, options);
     return updated.length > 0 ? [{ file, text, updated }] : [];
   });
 }

@@ -1,0 +1,158 @@
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { Utils } from "gitlab-ci-local/src/utils.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { type ListedJob, type PipelineRepo as Repo, PipelineRepo, type PipelineVariables } from "./gitlab-ci-local";
+
+// The variables GitLab sets for each kind of pipeline (default branch: main).
+const MERGE_REQUEST: PipelineVariables = {
+  CI_PIPELINE_SOURCE: "merge_request_event",
+  CI_MERGE_REQUEST_IID: "7",
+  CI_COMMIT_BRANCH: undefined,
+};
+const DEFAULT_BRANCH: PipelineVariables = { CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "main" };
+const FEATURE_BRANCH: PipelineVariables = { CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "add-nextcloud" };
+const SCHEDULE: PipelineVariables = { CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_BRANCH: "main" };
+const TAG: PipelineVariables = { CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: undefined, CI_COMMIT_TAG: "v1.0.0" };
+
+const CHECKS = ["lint", "test:integration", "test:unit"];
+const IMAGES = ["images:build", "images:pin", "images:scan"];
+
+function running(jobs: ListedJob[]): string[] {
+  return jobs.filter((job) => job.when !== "never").map((job) => job.name).sort();
+}
+
+function job(jobs: ListedJob[], name: string): ListedJob {
+  const found = jobs.find((j) => j.name === name);
+  if (!found) throw new Error(`no job ${name}`);
+  return found;
+}
+
+let repo: Repo;
+let withImageChange: Repo;
+let merged: Record<string, Record<string, unknown>>;
+
+beforeAll(() => {
+  repo = new PipelineRepo();
+  withImageChange = new PipelineRepo().change({ "mail/postfix/Dockerfile": "FROM debian:bookworm-slim\n" });
+  merged = parse(repo.preview()) as Record<string, Record<string, unknown>>;
+});
+
+afterAll(() => {
+  repo.remove();
+  withImageChange.remove();
+});
+
+describe("workflow:rules", () => {
+  function createsPipeline(variables: PipelineVariables): boolean {
+    const rules = (merged.workflow as { rules: { if?: string; when?: string }[] }).rules;
+    const defined = Object.fromEntries(
+      Object.entries({ CI_DEFAULT_BRANCH: "main", ...variables }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    );
+    const rule = rules.find((r) => Utils.evaluateRuleIf(r.if, defined));
+    return rule !== undefined && rule.when !== "never";
+  }
+
+  it.each([
+    ["a merge request", MERGE_REQUEST, true],
+    ["the default branch", DEFAULT_BRANCH, true],
+    ["a schedule", SCHEDULE, true],
+    ["a tag", TAG, true],
+    // Its merge request pipeline is the one that runs: no duplicate branch pipeline.
+    ["a push to another branch", FEATURE_BRANCH, false],
+  ])("creates a pipeline for %s: %s", (_kind, variables, expected) => {
+    expect(createsPipeline(variables)).toBe(expected);
+  });
+});
+
+describe("merge request pipeline", () => {
+  it("runs the checks and one preview per host, and deploys nothing", () => {
+    expect(running(repo.listJobs(MERGE_REQUEST))).toEqual([...CHECKS, "preview:pica01", "preview:pica02"].sort());
+  });
+
+  it("builds and scans images whose folder changed, but leaves pinning to the default branch", () => {
+    expect(running(withImageChange.listJobs(MERGE_REQUEST))).toEqual(
+      [...CHECKS, "images:build", "images:scan", "preview:pica01", "preview:pica02"].sort(),
+    );
+  });
+
+  it("validates the Renovate configuration when it changes", () => {
+    const changed = new PipelineRepo().change({ "renovate.json": "{}\n" });
+    try {
+      expect(running(changed.listJobs(MERGE_REQUEST))).toContain("renovate:config");
+      expect(running(repo.listJobs(MERGE_REQUEST))).not.toContain("renovate:config");
+    } finally {
+      changed.remove();
+    }
+  });
+});
+
+describe("default branch pipeline", () => {
+  it("runs the checks and a manual, blocking deploy per host", () => {
+    const jobs = repo.listJobs(DEFAULT_BRANCH);
+    expect(running(jobs)).toEqual([...CHECKS, "deploy:pica01", "deploy:pica02"].sort());
+    for (const name of ["deploy:pica01", "deploy:pica02"]) {
+      expect(job(jobs, name)).toMatchObject({ stage: "deploy", when: "manual", allow_failure: false });
+    }
+  });
+
+  it("deploys without waiting when DEPLOY_AUTO is true", () => {
+    const jobs = repo.listJobs({ ...DEFAULT_BRANCH, DEPLOY_AUTO: "true" });
+    expect(job(jobs, "deploy:pica01").when).toBe("on_success");
+    expect(job(jobs, "deploy:pica02").when).toBe("on_success");
+  });
+
+  it("builds, scans and pins changed images, the pin only after a clean scan", () => {
+    const jobs = withImageChange.listJobs(DEFAULT_BRANCH);
+    expect(running(jobs)).toEqual(expect.arrayContaining(IMAGES));
+    expect(job(jobs, "images:pin").needs?.map((n) => n.job).sort()).toEqual(["images:build", "images:scan"]);
+  });
+});
+
+describe("scheduled pipeline", () => {
+  it("checks every host for drift and nothing else", () => {
+    expect(running(repo.listJobs(SCHEDULE))).toEqual(["drift:pica01", "drift:pica02"]);
+  });
+
+  it("runs only Renovate when the schedule says so", () => {
+    expect(running(repo.listJobs({ ...SCHEDULE, SCHEDULED_TASK: "renovate" }))).toEqual(["renovate"]);
+  });
+});
+
+describe("tag pipeline", () => {
+  it("runs the checks only", () => {
+    expect(running(repo.listJobs(TAG))).toEqual(CHECKS);
+  });
+});
+
+describe("merged configuration", () => {
+  it.each(["pica01", "pica02"])("serialises %s's deploys and drift checks and records its environment", (host) => {
+    expect(merged[`deploy:${host}`]).toMatchObject({
+      resource_group: host,
+      environment: { name: host, deployment_tier: "production" },
+      variables: { STACK: host },
+    });
+    expect(merged[`drift:${host}`]).toMatchObject({ resource_group: host, variables: { STACK: host } });
+  });
+
+  it("never runs Pulumi on the local stack", () => {
+    const stacks = Object.values(merged).flatMap((j) => {
+      const stack = (j as { variables?: { STACK?: string } }).variables?.STACK;
+      return stack ? [stack] : [];
+    });
+    expect(new Set(stacks)).toEqual(new Set(["pica01", "pica02"]));
+  });
+
+  it("previews with the policy pack, deploys with --yes and fails drift on any change", () => {
+    expect((merged["preview:pica01"].script as string[]).join("\n")).toMatch(/pulumi preview --stack "\$STACK" --diff --policy-pack policy/);
+    expect((merged["deploy:pica01"].script as string[]).join("\n")).toMatch(/pulumi up --stack "\$STACK" --yes/);
+    expect((merged["drift:pica01"].script as string[]).join("\n")).toMatch(/pulumi preview .*--expect-no-changes/);
+  });
+
+  it("includes only local files, so the pipeline can be checked offline", () => {
+    const root = parse(readFileSync(path.join(repo.dir, ".gitlab-ci.yml"), "utf8")) as { include: Record<string, string>[] };
+    expect(root.include.length).toBeGreaterThan(0);
+    for (const entry of root.include) expect(Object.keys(entry)).toEqual(["local"]);
+  });
+});
