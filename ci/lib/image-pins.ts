@@ -5,7 +5,6 @@
 import { isMap, isScalar, parseDocument } from "yaml";
 import { ImagesSettings } from "../../services/images-settings";
 
-const IMAGES_PATH = ["config", "infra:images"];
 
 export interface PinRewrite {
   text: string;
@@ -28,7 +27,7 @@ export function setImagePins(stackYaml: string, pins: Readonly<Record<string, st
   const doc = parseDocument(stackYaml);
   if (doc.errors.length > 0) throw new Error(`stack file is not valid YAML: ${doc.errors[0].message}`);
 
-  const pinsNode = doc.getIn([...IMAGES_PATH, "pins"], true);
+  const pinsNode = doc.getIn(["config", "infra:images", "pins"], true);
   const updated: string[] = [];
   const skipped: string[] = [];
   for (const [name, pin] of Object.entries(pins)) {
@@ -50,7 +49,7 @@ export function setImagePins(stackYaml: string, pins: Readonly<Record<string, st
   }
 
   // The result must still be what services/images-settings.ts accepts (pin format, registry).
-  const images = ImagesSettings.safeParse(doc.getIn(IMAGES_PATH));
+  const images = ImagesSettings.safeParse((doc.toJS() as { config?: Record<string, unknown> }).config?.["infra:images"]);
   if (updated.length > 0 && !images.success) {
     throw new Error(`infra:images would be invalid: ${images.error.issues.map((i) => i.message).join("; ")}`);
   }

@@ -26,7 +26,8 @@ const PRIVATE_KEY_BLOCK = /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(?:---
 // A key that names a secret, then `:` or `=`, then its value (quoted or bare), and for Pulumi's
 // update diffs (`old => new`) the new value too. Matches `password: "x"`, `"DB_PASSWORD=x"`, `token=x`.
 const SECRET_KEY = String.raw`[\w.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|private[_-]?key|credentials?)[\w.-]*`;
-const VALUE = String.raw`(?:"[^"\n]*"|'[^'\n]*'|[^\s"',}\]]+)`;
+// Pulumi's placeholders ([secret], [unknown]) are one value, not "[secret" followed by "]".
+const VALUE = String.raw`(?:"[^"\n]*"|'[^'\n]*'|\[[a-z]+\]|[^\s"',}\]]+)`;
 const SECRET_ASSIGNMENT = new RegExp(
   String.raw`(${SECRET_KEY}["']?\s*[:=]\s*)(${VALUE})(\s*=>\s*)?(${VALUE})?`,
   "gi",

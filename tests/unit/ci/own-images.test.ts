@@ -1,0 +1,100 @@
+import { describe, expect, it, vi } from "vitest";
+import { imagesToBuild, type OwnImage, ownImageOf } from "../../../ci/lib/own-images";
+import { openPinMergeRequest, type PinMergeRequestApi } from "../../../ci/lib/pin-merge-request";
+import { builtImage, changeBase } from "../../../ci/lib/registry";
+
+const SHA = "89abcdef0123456789abcdef0123456789abcdef";
+const DIGEST = `sha256:${"d".repeat(64)}`;
+
+describe("ownImageOf", () => {
+  it.each([
+    ["ldap/image/Dockerfile", { name: "ldap", context: "ldap/image" }],
+    ["mail/postfix/Dockerfile", { name: "mail-postfix", context: "mail/postfix" }],
+    ["mail/images/dovecot/Dockerfile", { name: "mail-images-dovecot", context: "mail/images/dovecot" }],
+  ])("names the image built from %s", (dockerfile, image) => {
+    expect(ownImageOf(dockerfile)).toEqual(image);
+  });
+
+  it.each(["hosts/test-host/Dockerfile", "mail/Dockerfile", "ldap/image/Dockerfile.dev", "ldap/Dockerfile", "mail/postfix/main.cf"])(
+    "does not push %s",
+    (file) => {
+      expect(ownImageOf(file)).toBeUndefined();
+    },
+  );
+});
+
+describe("imagesToBuild", () => {
+  const images: OwnImage[] = [
+    { name: "ldap", context: "ldap/image" },
+    { name: "mail-postfix", context: "mail/postfix" },
+    { name: "mail-postfix-policy", context: "mail/postfix-policy" },
+  ];
+
+  it("builds the images with a changed file in their folder", () => {
+    expect(imagesToBuild(images, ["mail/postfix/main.cf", "README.md"]).map((i) => i.name)).toEqual(["mail-postfix"]);
+  });
+
+  it("builds none for changes outside the image folders (mail/component.ts)", () => {
+    expect(imagesToBuild(images, ["mail/component.ts", "ldap/members/cli.ts"])).toEqual([]);
+  });
+
+  it("builds all when the changes are unknown", () => {
+    expect(imagesToBuild(images, "unknown")).toEqual(images);
+  });
+});
+
+describe("changeBase", () => {
+  it("prefers the merge request's base, then the commit before the push", () => {
+    expect(changeBase({ CI_MERGE_REQUEST_DIFF_BASE_SHA: "aaa", CI_COMMIT_BEFORE_SHA: "bbb" })).toBe("aaa");
+    expect(changeBase({ CI_COMMIT_BEFORE_SHA: "bbb" })).toBe("bbb");
+  });
+
+  it("has none on a branch's first push", () => {
+    expect(changeBase({ CI_COMMIT_BEFORE_SHA: "0000000000000000000000000000000000000000" })).toBeUndefined();
+  });
+});
+
+describe("builtImage", () => {
+  const repository = "registry.gitlab.example.org/asso/infra/ldap";
+
+  it("turns the pushed digest into a scan reference and a stack pin", () => {
+    const other = `registry.gitlab.example.org/asso/infra/ldap-old@sha256:${"e".repeat(64)}`;
+    expect(builtImage("ldap", repository, SHA, [other, `${repository}@${DIGEST}`])).toEqual({
+      name: "ldap",
+      ref: `${repository}@${DIGEST}`,
+      pin: `${SHA}@${DIGEST}`,
+    });
+  });
+
+  it("fails when the push left no digest", () => {
+    expect(() => builtImage("ldap", repository, SHA, [])).toThrow(/ldap: no digest/);
+  });
+});
+
+describe("openPinMergeRequest", () => {
+  it("commits the rewritten stacks to a branch and opens a merge request into the default branch", async () => {
+    const api: PinMergeRequestApi = {
+      Commits: { create: vi.fn(async () => ({})) },
+      MergeRequests: { create: vi.fn(async () => ({ iid: 12, web_url: "https://gitlab.example.org/asso/infra/-/merge_requests/12" })) },
+    };
+    const changes = [{ file: "stacks/Pulumi.pica02.yaml", text: "config: {}\n", updated: ["mail-postfix", "ldap"] }];
+
+    const mr = await openPinMergeRequest(api, { projectId: 42, targetBranch: "main", commitSha: SHA, changes });
+
+    expect(mr.iid).toBe(12);
+    expect(api.Commits.create).toHaveBeenCalledWith(
+      42,
+      "ci/pin-images-89abcdef",
+      "Pin images ldap, mail-postfix built from 89abcdef",
+      [{ action: "update", filePath: "stacks/Pulumi.pica02.yaml", content: "config: {}\n" }],
+      { startBranch: "main" },
+    );
+    expect(api.MergeRequests.create).toHaveBeenCalledWith(
+      42,
+      "ci/pin-images-89abcdef",
+      "main",
+      "Pin images ldap, mail-postfix built from 89abcdef",
+      expect.objectContaining({ removeSourceBranch: true, description: expect.stringContaining("`stacks/Pulumi.pica02.yaml`: mail-postfix, ldap") }),
+    );
+  });
+});
