@@ -4,6 +4,8 @@ import { ImagesSettings } from "./images-settings";
 import { email, hostname } from "./settings";
 import { ProxySettings } from "./proxy";
 import { serviceSchemas } from "./registry";
+import { HostProvisioningSettings, provisioningProblem } from "../hosts/settings";
+import { ASSO_TENANT_ID, quota, tenantAddresses } from "./tenants";
 
 /** Every key of a stack file lives under this namespace: `infra:domain`, `infra:services`, ... */
 export const CONFIG_NAMESPACE = "infra";
@@ -16,10 +18,17 @@ const DockerHost = z
 
 /** A partner association; `id` names its containers and volumes, so it must never change. */
 export const Partner = z.strictObject({
-  id: z.string().regex(/^[a-z][a-z0-9]{1,19}$/, { error: "expected 2-20 lower-case letters or digits, starting with a letter" }),
+  id: z
+    .string()
+    .regex(/^[a-z][a-z0-9]{1,19}$/, { error: "expected 2-20 lower-case letters or digits, starting with a letter" })
+    .refine((id) => id !== ASSO_TENANT_ID, { error: `'${ASSO_TENANT_ID}' is the association's own Nextcloud; choose another id` }),
   name: z.string().min(1, { error: "expected the association's name" }),
+  /** Host name of the partner's Nextcloud (a DNS record pointing at this host is needed). */
   domain: hostname(),
+  /** Email address of the partner's Nextcloud administrator. */
   adminEmail: email(),
+  /** Storage quota of each of the partner's Nextcloud users, e.g. `5 GB` or `none`. */
+  defaultQuota: quota().default("5 GB"),
 });
 
 export const StackSettings = z
@@ -40,12 +49,17 @@ export const StackSettings = z
     services: z.strictObject({ proxy: ProxySettings, ...serviceSchemas }),
     /** Partner associations hosted here (each gets its own Nextcloud when the service runs). */
     partners: z.array(Partner).default([]),
+    /** Remote hosts only: how Pulumi prepares the machine over SSH and where logins come from (hosts/settings.ts). */
+    provisioning: HostProvisioningSettings.optional(),
   })
   .superRefine((stack, ctx) => {
     stack.partners.forEach((partner, index) => {
       const first = stack.partners.findIndex((p) => p.domain === partner.domain);
       if (first !== index) {
         ctx.addIssue({ code: "custom", path: ["partners", index, "domain"], message: `duplicate domain; already used by partners.${first}` });
+      }
+      if (partner.domain === tenantAddresses(stack)[0].domain) {
+        ctx.addIssue({ code: "custom", path: ["partners", index, "domain"], message: "duplicate domain; already used by the association's own Nextcloud" });
       }
       if (stack.partners.findIndex((p) => p.id === partner.id) !== index) {
         ctx.addIssue({ code: "custom", path: ["partners", index, "id"], message: "duplicate id; each partner needs its own" });
@@ -54,6 +68,8 @@ export const StackSettings = z
     if (stack.services.proxy.tls === "acme" && !stack.acmeEmail) {
       ctx.addIssue({ code: "custom", path: ["acmeEmail"], message: "required when services.proxy.tls is 'acme'" });
     }
+    const provisioning = provisioningProblem(stack);
+    if (provisioning) ctx.addIssue({ code: "custom", path: ["provisioning"], message: provisioning });
   });
 
 export type StackConfig = z.output<typeof StackSettings>;
@@ -73,7 +89,7 @@ export class ConfigError extends Error {
  */
 export function parseStackConfig(raw: Record<string, unknown>, isEncrypted: (path: string) => boolean): StackConfig {
   const result = StackSettings.safeParse(raw);
-  const problems = result.success ? [] : result.error.issues.map(formatIssue);
+  const problems = result.success ? [] : result.error.issues.map((issue) => formatIssue(issue, raw));
   for (const path of secretPaths(raw)) {
     if (!isEncrypted(path)) {
       problems.push(`${path}: is written in plain text; expected a secret (pulumi config set --secret --path '${path}' ...)`);
@@ -114,16 +130,20 @@ function isConfigSecret(key: string): boolean {
   return runtimeConfig.isConfigSecret(key);
 }
 
-function formatIssue(issue: z.core.$ZodIssue): string {
+function formatIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): string {
   const path = issue.path.map(String).join(".") || "(stack)";
   if (issue.code === "unrecognized_keys") {
     const keys = issue.keys.map((k) => (path === "(stack)" ? k : `${path}.${k}`));
     return `${keys.join(", ")}: unknown setting; check the spelling against the service's settings`;
   }
-  if (issue.code === "invalid_type" && issue.input === undefined) {
+  if (issue.code === "invalid_type" && valueAt(raw, issue.path) === undefined) {
     return `${path}: is required; expected ${issue.expected}`;
   }
   return `${path}: ${issue.message}`;
+}
+
+function valueAt(raw: unknown, path: PropertyKey[]): unknown {
+  return path.reduce<unknown>((value, key) => (value && typeof value === "object" ? (value as Record<PropertyKey, unknown>)[key] : undefined), raw);
 }
 
 /** Key paths (dot-separated) of the values that the schema declares secret and the stack sets. */

@@ -1,0 +1,36 @@
+// `npm run bench:plan`: how long the offline render takes, cold (fresh process per stack) and warm (all stacks in one process).
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import { performance } from "node:perf_hooks";
+import { listStacks, renderStack } from "../stacks/render";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const TSX = path.join(__dirname, "..", "node_modules", ".bin", "tsx");
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+async function main(): Promise<void> {
+  const stacks = listStacks();
+  console.log(`bench:plan — ${RUNS} runs each, median wall time (targets: < 1.5 s per stack cold, < 3 s for all stacks in one process)`);
+
+  for (const stack of stacks) {
+    const times: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      const start = performance.now();
+      execFileSync(TSX, [path.join(__dirname, "render-one.ts"), stack], { stdio: "pipe" });
+      times.push(performance.now() - start);
+    }
+    console.log(`  cold  ${stack.padEnd(8)} ${seconds(median(times))}  (process start, load, render)`);
+  }
+
+  const warm: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const start = performance.now();
+    for (const stack of stacks) await renderStack(stack);
+    warm.push(performance.now() - start);
+  }
+  console.log(`  one process, all ${stacks.length} stacks: ${seconds(median(warm))}`);
+}
+
+main();
