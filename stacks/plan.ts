@@ -1,5 +1,5 @@
-import "dotenv/config";
 // `npm run plan -- --stack NAME [--format text|json|markdown]`: show a host offline (no Pulumi CLI, no Docker).
+import "dotenv/config";
 import { Command, Option } from "commander";
 import { ConfigError } from "../services/config";
 import { formatJson, formatMarkdown, formatText, toPlan } from "./plan-format";

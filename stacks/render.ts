@@ -101,9 +101,15 @@ export function readStackFile(stack: string): Record<string, unknown> {
 
 export class UnknownStackError extends Error {}
 
-/** Render a stack from its file, or from a given `config:` map (tests feed bad configs this way). */
-export async function renderStack(stack: string, config?: Record<string, unknown>): Promise<RenderedStack> {
-  const recorder = new Recorder(stack);
+/**
+ * Render a stack from its file, or from a given `config:` map (tests feed bad configs this way).
+ * A test may pass its own recorder to see what was registered even when rendering fails.
+ */
+export async function renderStack(
+  stack: string,
+  config?: Record<string, unknown>,
+  recorder: Recorder = new Recorder(stack),
+): Promise<RenderedStack> {
   const { values, secretKeys, encryptedPaths, secrets } = mockConfig(stack, config ?? readStackFile(stack));
   secrets.forEach((secret) => recorder.secrets.add(secret));
 
@@ -168,7 +174,7 @@ function mockConfig(stack: string, config: Record<string, unknown>) {
   return { values, secretKeys, encryptedPaths, secrets };
 }
 
-class Recorder extends MockRecorder {
+export class Recorder extends MockRecorder {
   result(config: StackConfig, outputs: HostOutputs): RenderedStack {
     return summarize(this.stack, config, this.resources, [...this.secrets], outputs);
   }

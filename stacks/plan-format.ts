@@ -1,0 +1,155 @@
+import Table from "cli-table3";
+import type { RenderedContainer, RenderedStack } from "./render";
+
+/** How a rendered stack is printed: for people (text, markdown) and for scripts (json). No secret is ever printed. */
+
+export const SECRET = "[secret]";
+
+export interface PlanContainer {
+  name: string;
+  service: string;
+  role: string;
+  image: string;
+  networks: string[];
+  ports: { host: number; container: number; protocol: string; ip: string }[];
+  volumes: { source: string; target: string; readOnly: boolean }[];
+  env: Record<string, string>;
+  memoryMb: number;
+  restart: string;
+  healthcheck: boolean;
+  privileged: boolean;
+  noNewPrivileges: boolean;
+  capDrop: string[];
+  capAdd: string[];
+  readOnly: boolean;
+  user: string | null;
+  exceptions: Record<string, string>;
+}
+
+export interface Plan {
+  stack: string;
+  resources: number;
+  containers: PlanContainer[];
+  networks: { name: string; internal: boolean }[];
+  volumes: { name: string }[];
+  routes: { url: string; container: string }[];
+  dns: { name: string; type: string; value: string }[];
+  memory: { budgetMb: number; usedMb: number; withinBudget: boolean };
+}
+
+/** The JSON contract of ARCHITECTURE.md, with secret env values replaced by `[secret]`. */
+export function toPlan(rendered: RenderedStack): Plan {
+  const plan: Plan = {
+    stack: rendered.stack,
+    resources: rendered.resources.length,
+    containers: rendered.containers.map(planContainer),
+    networks: rendered.networks,
+    volumes: rendered.volumes,
+    routes: rendered.routes,
+    dns: rendered.dns,
+    memory: rendered.memory,
+  };
+  return redact(plan, rendered.secrets);
+}
+
+function planContainer(c: RenderedContainer): PlanContainer {
+  return {
+    name: c.name,
+    service: c.service,
+    role: c.role,
+    image: c.image,
+    networks: c.networks,
+    ports: c.ports,
+    volumes: c.volumes.map(({ source, target, readOnly }) => ({ source, target, readOnly })),
+    env: Object.fromEntries(Object.entries(c.env).map(([k, v]) => [k, c.secretEnv.includes(k) ? SECRET : v])),
+    memoryMb: c.memoryMb,
+    restart: c.restart,
+    healthcheck: c.healthcheck,
+    privileged: c.privileged,
+    noNewPrivileges: c.noNewPrivileges,
+    capDrop: c.capDrop,
+    capAdd: c.capAdd,
+    readOnly: c.readOnly,
+    user: c.user,
+    exceptions: c.exceptions,
+  };
+}
+
+/** Defence in depth: any known secret value left anywhere in the plan is replaced. */
+function redact<T>(value: T, secrets: string[]): T {
+  let text = JSON.stringify(value);
+  for (const secret of secrets.filter((s) => s.length >= 8)) text = text.split(secret).join(SECRET);
+  return JSON.parse(text) as T;
+}
+
+export function formatJson(plan: Plan): string {
+  return JSON.stringify(plan, null, 2);
+}
+
+const ports = (c: PlanContainer) => c.ports.map((p) => `${p.ip === "0.0.0.0" ? "" : `${p.ip}:`}${p.host}->${p.container}/${p.protocol}`).join(", ");
+
+function memoryLine(plan: Plan): string {
+  const { usedMb, budgetMb, withinBudget } = plan.memory;
+  return withinBudget
+    ? `Memory: ${usedMb} MiB of ${budgetMb} MiB budget (${Math.round((usedMb / budgetMb) * 100)}%)`
+    : `ERROR: memory limits add up to ${usedMb} MiB, over the host budget of ${budgetMb} MiB (infra:memoryBudgetMb)`;
+}
+
+function exceptionLines(plan: Plan): string[] {
+  return plan.containers.flatMap((c) => [
+    ...Object.entries(c.exceptions).map(([name, why]) => `${c.name}: ${name} — ${why}`),
+    ...c.capAdd.map((cap) => `${c.name}: adds capability ${cap}`),
+  ]);
+}
+
+export function formatText(plan: Plan): string {
+  const containers = new Table({ head: ["container", "service", "image", "networks", "published", "memory"], style: { head: [], border: [] } });
+  for (const c of plan.containers) {
+    containers.push([c.name, c.service, c.image, c.networks.join(", "), ports(c), `${c.memoryMb} MiB`]);
+  }
+  const lines = [`Host ${plan.stack}: ${plan.containers.length} containers, ${plan.resources} resources`, containers.toString(), ""];
+  lines.push("Public URLs:", ...(plan.routes.length ? plan.routes.map((r) => `  ${r.url} -> ${r.container}`) : ["  (none)"]), "");
+  lines.push("DNS records:", ...(plan.dns.length ? plan.dns.map((d) => `  ${d.name} ${d.type} ${d.value}`) : ["  (none)"]), "");
+  const exceptions = exceptionLines(plan);
+  if (exceptions.length) lines.push("Hardening exceptions:", ...exceptions.map((e) => `  ${e}`), "");
+  lines.push(memoryLine(plan));
+  return lines.join("\n");
+}
+
+const mdCell = (text: string) => text.replace(/\|/g, "\\|");
+
+export function formatMarkdown(plan: Plan): string {
+  const lines = [`# Host \`${plan.stack}\``, "", "| container | service | image | networks | published | memory |", "|---|---|---|---|---|---|"];
+  for (const c of plan.containers) {
+    lines.push(`| ${[c.name, c.service, `\`${c.image}\``, c.networks.join(", "), ports(c) || "—", `${c.memoryMb} MiB`].map(mdCell).join(" | ")} |`);
+  }
+  lines.push("", "## Public URLs", "", ...(plan.routes.length ? plan.routes.map((r) => `- ${r.url} → \`${r.container}\``) : ["(none)"]));
+  lines.push("", "## DNS records", "");
+  if (plan.dns.length) {
+    lines.push("| name | type | value |", "|---|---|---|", ...plan.dns.map((d) => `| ${mdCell(d.name)} | ${d.type} | \`${mdCell(d.value)}\` |`));
+  } else lines.push("(none)");
+  const exceptions = exceptionLines(plan);
+  if (exceptions.length) lines.push("", "## Hardening exceptions", "", ...exceptions.map((e) => `- ${e}`));
+  lines.push("", "## Memory", "", memoryLine(plan), "", "## Diagram", "", "```mermaid", ...mermaid(plan), "```", "");
+  return lines.join("\n");
+}
+
+/** Containers, the networks they join (dotted: internal), and the routes the proxy serves. */
+export function mermaid(plan: Plan): string[] {
+  const id = (kind: string, name: string) => `${kind}_${name.replace(/[^A-Za-z0-9]/g, "_")}`;
+  const lines = ["flowchart LR", "  internet((Internet))"];
+  for (const n of plan.networks) lines.push(`  ${id("net", n.name)}{{"${n.name}${n.internal ? " (internal)" : ""}"}}`);
+  for (const c of plan.containers) lines.push(`  ${id("c", c.name)}["${c.name}<br/><small>${c.image}</small>"]`);
+  for (const c of plan.containers) {
+    for (const n of c.networks) {
+      const internal = plan.networks.find((x) => x.name === n)?.internal;
+      lines.push(`  ${id("c", c.name)} ${internal ? "-.-" : "---"} ${id("net", n)}`);
+    }
+    if (c.ports.length) lines.push(`  internet -->|${c.ports.map((p) => p.host).join(", ")}| ${id("c", c.name)}`);
+  }
+  const proxy = plan.containers.find((c) => c.role === "proxy");
+  if (proxy) {
+    for (const r of plan.routes) lines.push(`  ${id("c", proxy.name)} -->|${r.url.replace(/^https:\/\//, "")}| ${id("c", r.container)}`);
+  }
+  return lines;
+}
