@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
+import { HostProvisioning, type ProvisioningSummary } from "../hosts/component";
 import { ConfigError, loadStackConfig, type StackConfig } from "../services/config";
 import { Host, type DnsRecord } from "../services/host";
 import { Proxy } from "../services/proxy";
@@ -10,6 +11,8 @@ import { serviceModules, type ServiceModule } from "../services/registry";
 export interface HostOutputs {
   urls: string[];
   dns: DnsRecord[];
+  /** Remote hosts only: what the machine itself is provisioned with over SSH (files, firewall, groups). */
+  provisioning?: ProvisioningSummary;
 }
 
 /** Services that publish DNS records or URLs expose them on their component. */
@@ -31,6 +34,11 @@ export function defineHost(stackName: string, config: StackConfig): pulumi.Outpu
     if (settings !== undefined) components.push(module.create(host, settings, root) as Publishing);
   }
 
+  // Remote hosts (docker: ssh://...) also get the machine itself prepared over SSH: logins, firewall, upgrades.
+  const provisioning = config.provisioning
+    ? new HostProvisioning("host", { config, settings: config.provisioning }, { parent: root }).summary
+    : undefined;
+
   const urls = components.flatMap((c) => c.urls ?? []).sort();
   const addressRecords: DnsRecord[] = config.publicIpv4
     ? urls.map((url) => ({ name: new URL(url).hostname, type: "A", value: config.publicIpv4 as string }))
@@ -38,7 +46,7 @@ export function defineHost(stackName: string, config: StackConfig): pulumi.Outpu
   const dns = pulumi
     .all(components.map((c) => pulumi.output(c.dnsRecords ?? [])))
     .apply((lists) => [...addressRecords, ...lists.flat()].sort((a, b) => `${a.name} ${a.type}`.localeCompare(`${b.name} ${b.type}`)));
-  const outputs = pulumi.output({ urls, dns });
+  const outputs = pulumi.output({ urls, dns, ...(provisioning ? { provisioning } : {}) });
   root.publish(outputs);
   return outputs as unknown as pulumi.Output<HostOutputs>;
 }

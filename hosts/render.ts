@@ -1,0 +1,175 @@
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { StackConfig } from "../services/config";
+import { hashContent } from "../services/hash";
+import { sshTarget, type HostProvisioningConfig } from "./settings";
+
+/**
+ * The files a remote host receives, rendered from hosts/templates/ by pure functions of the stack
+ * config. The HostProvisioning component ships exactly these, and the integration tests configure their
+ * test host with exactly these too. Templates are `<file name>.tmpl` with `{{name}}` placeholders (the
+ * .tmpl keeps the lint from shellchecking unrendered scripts; the unit tests shellcheck rendered ones).
+ */
+
+export const TEMPLATES_DIR = path.join(__dirname, "templates");
+
+/** Where the connection user's copies land before setup.sh installs them (below the user's home). */
+export const STAGING_FOLDER = "infra-host";
+
+/** The system user sshd runs the keys command as; with root, the only reader of the bind password. */
+export const KEYS_USER = "directory-keys";
+
+/** The setup steps, in the order a full run does them (see templates/setup.sh). */
+export const SETUP_STEPS = ["packages", "accounts", "files", "pam", "firewall", "services"] as const;
+
+/** Debian packages every host needs (the Docker engine is added by setup.sh unless one is installed). */
+export const PACKAGES = [
+  "sssd-ldap",
+  "libpam-sss",
+  "libnss-sss",
+  "sudo",
+  "ldap-utils",
+  "ca-certificates",
+  "nftables",
+  "unattended-upgrades",
+];
+
+/** Directory groups and what they give on a host. */
+export const ACCESS_GROUPS = {
+  tech: "log in with their directory SSH keys while assoAccessEnd is ahead; local docker group",
+  admins: "log in likewise; sudo (with their directory password)",
+} as const;
+
+export const WEB_PORTS = [
+  { port: 80, purpose: "http" },
+  { port: 443, purpose: "https" },
+];
+/** Ports of the mail service, opened only on the host that runs it. */
+export const MAIL_PORTS = [
+  { port: 25, purpose: "smtp" },
+  { port: 465, purpose: "submissions" },
+  { port: 587, purpose: "submission" },
+  { port: 993, purpose: "imaps" },
+];
+
+export interface FirewallPort {
+  port: number;
+  purpose: string;
+}
+
+/** Everything the templates depend on: a host's files change when, and only when, this changes. */
+export interface HostRenderInput {
+  /** Base DN of the directory: dc=asso,dc=localhost for asso.localhost. */
+  baseDn: string;
+  /** ldaps://host[:port] as this host reaches the directory. */
+  directoryUrl: string;
+  /** PEM certificate of the directory's CA; the system's CAs when absent. */
+  directoryCaCertificate?: string;
+  /** Local accounts that keep their ~/.ssh/authorized_keys (the account Pulumi connects as). */
+  localUsers: string[];
+  /** TCP ports open to the outside. */
+  firewall: FirewallPort[];
+}
+
+export interface HostFile {
+  /** File name in the staging folder (its template is hosts/templates/<name>.tmpl). */
+  name: string;
+  /** Where setup.sh installs it; null for the scripts that only run from the staging folder. */
+  target: string | null;
+  /** Octal mode of the installed file (owner root:root). */
+  mode: string;
+  content: string;
+}
+
+/** Base DN from the stack domain, as the directory builds it (docs/contracts.md). */
+export function baseDnOf(domain: string): string {
+  return domain
+    .split(".")
+    .map((part) => `dc=${part}`)
+    .join(",");
+}
+
+/** The ports a host opens: SSH (on the port of the stack's ssh:// URL), HTTP(S), and mail where mail runs. */
+export function firewallPorts(config: Pick<StackConfig, "docker" | "services">): FirewallPort[] {
+  const ssh = { port: sshTarget(config.docker)?.port ?? 22, purpose: "ssh" };
+  const runsMail = (config.services as Record<string, unknown>).mail !== undefined;
+  return [ssh, ...WEB_PORTS, ...(runsMail ? MAIL_PORTS : [])].sort((a, b) => a.port - b.port);
+}
+
+/** What a remote stack's host is rendered from. */
+export function hostRenderInput(config: StackConfig, provisioning: HostProvisioningConfig): HostRenderInput {
+  const target = sshTarget(config.docker);
+  if (!target) throw new Error(`not a remote host: ${config.docker}`);
+  return {
+    baseDn: baseDnOf(config.domain),
+    directoryUrl: provisioning.directoryUrl,
+    directoryCaCertificate: provisioning.directoryCaCertificate,
+    localUsers: [target.user],
+    firewall: firewallPorts(config),
+  };
+}
+
+const CA_FILE = "/etc/infra-host/directory-ca.crt";
+const SYSTEM_CA_FILE = "/etc/ssl/certs/ca-certificates.crt";
+
+/** The files of one host, in install order; setup.sh installs each one that has a target. */
+export function renderHostFiles(input: HostRenderInput): HostFile[] {
+  const values: Record<string, string> = {
+    baseDn: input.baseDn,
+    directoryUrl: input.directoryUrl,
+    caFile: input.directoryCaCertificate ? CA_FILE : SYSTEM_CA_FILE,
+    keysUser: KEYS_USER,
+    localUsers: input.localUsers.join(","),
+    tcpPorts: input.firewall.map((p) => p.port).join(", "),
+    steps: SETUP_STEPS.join(" "),
+    packages: PACKAGES.join(" "),
+  };
+  const file = (name: string, target: string | null, mode: string): HostFile => ({
+    name,
+    target,
+    mode,
+    content: fill(name, readTemplate(name), values),
+  });
+  const installed: HostFile[] = [
+    ...(input.directoryCaCertificate
+      ? [{ name: "directory-ca.crt", target: CA_FILE, mode: "0644", content: input.directoryCaCertificate.trim() + "\n" }]
+      : []),
+    file("sssd.conf", "/etc/sssd/sssd.conf", "0600"),
+    file("directory-authorized-keys", "/usr/local/sbin/directory-authorized-keys", "0755"),
+    file("sshd-directory-logins.conf", "/etc/ssh/sshd_config.d/50-directory-logins.conf", "0644"),
+    file("sudoers-admins", "/etc/sudoers.d/50-admins", "0440"),
+    file("group.conf", "/etc/security/group.conf", "0644"),
+    file("pam-docker-group", "/usr/share/pam-configs/infra-docker-group", "0644"),
+    file("nftables.conf", "/etc/nftables.conf", "0755"),
+    file("unattended-upgrades.conf", "/etc/apt/apt.conf.d/52infra-unattended-upgrades", "0644"),
+  ];
+  const installLines = installed.map((f) => `  install_file ${f.name} ${f.target} ${f.mode}`).join("\n");
+  return [
+    ...installed,
+    { name: "setup.sh", target: null, mode: "0755", content: fill("setup.sh", readTemplate("setup.sh"), { ...values, installFiles: installLines }) },
+    file("install-bind-password.sh", null, "0755"),
+  ];
+}
+
+/** SHA-256 of one file's content: what `sha256sum` prints for the installed file on the host. */
+export function sha256(content: string): string {
+  return createHash("sha256").update(content).digest("hex");
+}
+
+/** Hash of all the files with their targets and modes: the setup command re-runs when it changes. */
+export function hashHostFiles(files: HostFile[]): string {
+  return hashContent(Object.fromEntries(files.map((f) => [f.name, `${f.target ?? ""}\0${f.mode}\0${f.content}`])));
+}
+
+function readTemplate(name: string): string {
+  return fs.readFileSync(path.join(TEMPLATES_DIR, `${name}.tmpl`), "utf8");
+}
+
+/** Replace every `{{name}}`; a placeholder without a value is a bug in this file, not in the config. */
+export function fill(templateName: string, template: string, values: Record<string, string>): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+    if (!(key in values)) throw new Error(`hosts/templates/${templateName}.tmpl: no value for {{${key}}}`);
+    return values[key];
+  });
+}

@@ -1,0 +1,57 @@
+import { z } from "zod";
+import { secretSetting } from "../services/settings";
+
+/**
+ * `infra:provisioning`: how Pulumi prepares a remote host (a stack whose `docker` is `ssh://...`) over SSH,
+ * and where that host's logins come from. Required on remote hosts, absent on `local`.
+ *
+ * Connection: Pulumi connects as the user of the `docker` URL (a local account with passwordless sudo,
+ * created once by hand when the machine is installed). It authenticates with `privateKey` when set,
+ * otherwise with the SSH agent (`SSH_AUTH_SOCK`), like the Docker provider does.
+ */
+export const HostProvisioningSettings = z.strictObject({
+  /** The directory as this host reaches it, over LDAPS only: e.g. `ldaps://ldap.example.org:636`. */
+  directoryUrl: z
+    .string()
+    .regex(/^ldaps:\/\/[a-z0-9.-]+(:\d{1,5})?$/, { error: "expected ldaps://host[:port] (the directory is only reached over TLS)" }),
+  /** PEM certificate of the authority that signed the directory's certificate; the system's CAs when omitted. */
+  directoryCaCertificate: z
+    .string()
+    .regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, { error: "expected a PEM certificate" })
+    .optional(),
+  /** Password of the hosts' read-only directory account `cn=hosts,ou=services,<base>`. */
+  bindPassword: secretSetting(),
+  /** Private key (OpenSSH PEM) Pulumi connects with; the SSH agent is used when omitted. */
+  privateKey: secretSetting().optional(),
+  /**
+   * The host's public SSH key (`ssh-ed25519 AAAA...`), checked on every connection. Without it the
+   * host's identity is not verified: set it for every production host (`ssh-keyscan -t ed25519 HOST`).
+   */
+  hostKey: z
+    .string()
+    .regex(/^(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]+$/, { error: "expected a public key such as ssh-ed25519 AAAA..." })
+    .optional(),
+});
+
+export type HostProvisioningConfig = z.output<typeof HostProvisioningSettings>;
+
+/** `ssh://user@host[:port]` split into its parts (the stack schema already checked the form). */
+export interface SshTarget {
+  user: string;
+  host: string;
+  port: number;
+}
+
+export function sshTarget(dockerUrl: string): SshTarget | undefined {
+  const match = /^ssh:\/\/([^@]+)@([^:]+)(?::(\d+))?$/.exec(dockerUrl);
+  if (!match) return undefined;
+  return { user: match[1], host: match[2], port: match[3] ? Number(match[3]) : 22 };
+}
+
+/** A remote host needs its provisioning settings; the local machine is not provisioned by the program. */
+export function provisioningProblem(stack: { docker: string; provisioning?: unknown }): string | undefined {
+  const remote = sshTarget(stack.docker) !== undefined;
+  if (remote && stack.provisioning === undefined) return "required when docker is ssh://... (the host is provisioned over SSH)";
+  if (!remote && stack.provisioning !== undefined) return "only for remote hosts (docker: ssh://...); remove it from this stack";
+  return undefined;
+}
