@@ -1,0 +1,111 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { serviceContainer } from "./container";
+import type { Host } from "./host";
+import { imageRef, memoryMb } from "./settings";
+import { nextcloudContainerName, tenantAddresses, type TenantAddress } from "./tenants";
+
+export const DEFAULT_IMAGE = "collabora/code:24.04.13.3.1";
+
+export const CollaboraSettings = z
+  .strictObject({
+    /** Collabora Online Development Edition image, pinned by tag (and digest where known). */
+    image: imageRef().default(DEFAULT_IMAGE),
+    memoryMb: memoryMb(2048),
+    /** Spelling dictionaries offered in documents. */
+    dictionaries: z.array(z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, { error: "expected a locale such as fr_FR" })).default(["fr_FR", "en_US", "en_GB", "de_DE"]),
+  })
+  .prefault({});
+
+export type CollaboraConfig = z.output<typeof CollaboraSettings>;
+
+/** Name of the container, which is also its host name on the edge network (Nextcloud fetches discovery there). */
+export const COLLABORA_CONTAINER = "collabora";
+export const COLLABORA_PORT = 9980;
+
+/** Public host name of the office service: `office.<domain>`. */
+export function officeHostname(host: Host): string {
+  return host.subdomain("office");
+}
+
+/**
+ * The WOPI hosts Collabora accepts, one alias group per tenant (`aliasgroup1`, `aliasgroup2`, ...):
+ * the tenant's public URL, and the address Collabora calls it back on over the edge network.
+ * A tenant added at the end of the list adds exactly one group and leaves the others as they are.
+ */
+export function aliasGroups(tenants: TenantAddress[]): Record<string, string> {
+  return Object.fromEntries(
+    tenants.map((tenant, index) => [
+      `aliasgroup${index + 1}`,
+      `https://${tenant.domain}:443,http://${nextcloudContainerName(tenant.id)}:80`,
+    ]),
+  );
+}
+
+/**
+ * Capabilities and jails. CODE normally builds a chroot jail per document with `coolforkit`, which gets
+ * CHOWN, FOWNER, MKNOD and SYS_CHROOT from file capabilities, and bind-mounts the jail tree (SYS_ADMIN).
+ * Our containers run with no-new-privileges, which makes the kernel ignore file capabilities, so adding
+ * those capabilities to the container would not reach coolforkit (it refuses to start, see
+ * CollaboraOnline/online#8164). We therefore run CODE with no capability at all: no jail tree mounts
+ * (`mount_jail_tree=false`, so no SYS_ADMIN) and kits without capabilities (`security.capabilities=false`).
+ * Documents are then isolated from each other by process only, and from the host by this hardened
+ * container (all capabilities dropped, no-new-privileges, memory limit, edge network only).
+ */
+const EXTRA_PARAMS = [
+  // TLS is terminated by the proxy; CODE speaks plain HTTP on the edge network and generates https URLs.
+  "--o:ssl.enable=false",
+  "--o:ssl.termination=true",
+  "--o:mount_jail_tree=false",
+  "--o:security.capabilities=false",
+  "--o:logging.level=warning",
+];
+
+/** Collabora Online (CODE): one instance on `office.<domain>` serving the Nextcloud of every tenant of the host. */
+export class Collabora extends pulumi.ComponentResource {
+  readonly urls: string[];
+
+  constructor(name: string, args: { host: Host; settings: CollaboraConfig }, opts?: pulumi.ComponentResourceOptions) {
+    super("infra:service:Collabora", name, {}, opts);
+    const { host, settings } = args;
+    const publicHost = officeHostname(host);
+
+    serviceContainer(
+      host,
+      COLLABORA_CONTAINER,
+      {
+        service: "collabora",
+        role: "app",
+        image: host.upstreamImage("collabora", settings.image, this),
+        networks: [{ network: host.edge }],
+        memoryMb: settings.memoryMb,
+        env: {
+          ...aliasGroups(tenantAddresses(host.config)),
+          server_name: publicHost,
+          extra_params: EXTRA_PARAMS.join(" "),
+          dictionaries: settings.dictionaries.join(" "),
+          // No self-signed certificate is needed: CODE serves plain HTTP behind the proxy.
+          DONT_GEN_SSL_CERT: "1",
+          // Admin console (/browser/dist/admin/admin.html): generated credentials, kept in the state.
+          username: "admin",
+          password: host.password("collabora-admin", this),
+        },
+        routes: [{ host: publicHost, port: COLLABORA_PORT }],
+        // The image has bash but not necessarily curl: ask for the capabilities document over /dev/tcp.
+        healthcheck: {
+          test: [
+            "CMD",
+            "bash",
+            "-c",
+            `exec 3<>/dev/tcp/127.0.0.1/${COLLABORA_PORT} && printf 'GET /hosting/capabilities HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q '200 OK' <&3`,
+          ],
+          startPeriodSeconds: 60,
+        },
+      },
+      { parent: this },
+    );
+
+    this.urls = [`https://${publicHost}`];
+    this.registerOutputs({ urls: this.urls });
+  }
+}

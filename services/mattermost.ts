@@ -1,0 +1,121 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { serviceContainer } from "./container";
+import type { Host } from "./host";
+import { Postgres } from "./postgres";
+import { hostname, imageRef, memoryMb } from "./settings";
+import { smtpClient, SmtpSettings } from "./smtp-client";
+
+export const DEFAULT_IMAGE = "mattermost/mattermost-team-edition:10.5.2";
+/** Mattermost supports PostgreSQL 13 and later; 16 is the project's Postgres block default. */
+export const DATABASE_IMAGE = "postgres:16.4-bookworm";
+
+export const MattermostSettings = z.strictObject({
+  /** Team Edition image, pinned by tag (and digest where known). */
+  image: imageRef().default(DEFAULT_IMAGE),
+  /** Public host name. Default: `chat.<domain>`. */
+  hostname: hostname().optional(),
+  memoryMb: memoryMb(2048),
+  database: z
+    .strictObject({
+      image: imageRef().default(DATABASE_IMAGE),
+      memoryMb: memoryMb(512),
+    })
+    .prefault({}),
+  /** Email notifications through the association's mail server (see services/smtp-client.ts). */
+  smtp: SmtpSettings,
+});
+
+export type MattermostConfig = z.output<typeof MattermostSettings>;
+
+/** Where the image keeps its state; every path is owned by the image's user (uid 2000). */
+const VOLUMES = {
+  data: "/mattermost/data",
+  config: "/mattermost/config",
+  logs: "/mattermost/logs",
+  plugins: "/mattermost/plugins",
+  "client-plugins": "/mattermost/client/plugins",
+} as const;
+
+/** The image's `mattermost` user: new named volumes take the ownership of the image's directories. */
+const MATTERMOST_USER = "2000:2000";
+const PORT = 8065;
+
+/**
+ * Mattermost Team Edition for the association's members: its own PostgreSQL on an internal network,
+ * settings through `MM_*` environment variables (they override config.json and lock the setting in the
+ * System Console), email notifications through the association's mail server over submission.
+ */
+export class Mattermost extends pulumi.ComponentResource {
+  readonly urls: string[];
+
+  constructor(name: string, args: { host: Host; settings: MattermostConfig }, opts?: pulumi.ComponentResourceOptions) {
+    super("infra:service:Mattermost", name, {}, opts);
+    const { host, settings } = args;
+    const siteHost = settings.hostname ?? host.subdomain("chat");
+    const siteUrl = `https://${siteHost}`;
+
+    const network = host.network("mattermost", { internal: true }, this);
+    const db = new Postgres(
+      "mattermost-db",
+      {
+        host,
+        service: "mattermost",
+        network,
+        database: "mattermost",
+        user: "mattermost",
+        memoryMb: settings.database.memoryMb,
+        image: settings.database.image,
+      },
+      { parent: this },
+    );
+    const smtp = smtpClient(host, "mattermost", settings.smtp);
+
+    serviceContainer(
+      host,
+      "mattermost",
+      {
+        service: "mattermost",
+        role: "app",
+        image: host.upstreamImage("mattermost", settings.image, this),
+        user: MATTERMOST_USER,
+        networks: [{ network: host.edge }, { network }, ...(smtp.network ? [{ network: smtp.network }] : [])],
+        memoryMb: settings.memoryMb,
+        env: {
+          MM_SQLSETTINGS_DRIVERNAME: "postgres",
+          // The database is only reachable on the internal network, so TLS to it would protect nothing.
+          MM_SQLSETTINGS_DATASOURCE: pulumi.interpolate`postgres://${db.user}:${db.password}@${db.hostname}:5432/${db.database}?sslmode=disable&connect_timeout=10`,
+          MM_SERVICESETTINGS_SITEURL: siteUrl,
+          MM_SERVICESETTINGS_LISTENADDRESS: `:${PORT}`,
+          MM_EMAILSETTINGS_SENDEMAILNOTIFICATIONS: "true",
+          MM_EMAILSETTINGS_SMTPSERVER: smtp.host,
+          MM_EMAILSETTINGS_SMTPPORT: String(smtp.port),
+          MM_EMAILSETTINGS_CONNECTIONSECURITY: "STARTTLS",
+          // Submission refuses unauthenticated clients and checks that the sender is the login's own address.
+          MM_EMAILSETTINGS_ENABLESMTPAUTH: "true",
+          MM_EMAILSETTINGS_SMTPUSERNAME: smtp.username,
+          MM_EMAILSETTINGS_SMTPPASSWORD: smtp.password,
+          MM_EMAILSETTINGS_SKIPSERVERCERTIFICATEVERIFICATION: "false",
+          MM_EMAILSETTINGS_FEEDBACKEMAIL: smtp.username,
+          MM_EMAILSETTINGS_REPLYTOADDRESS: smtp.username,
+          MM_EMAILSETTINGS_FEEDBACKNAME: "Mattermost",
+          // Members sign in with the accounts an administrator invites; no open sign-up on a public instance.
+          MM_TEAMSETTINGS_ENABLEOPENSERVER: "false",
+        },
+        volumes: Object.entries(VOLUMES).map(([volume, target]) => ({
+          source: host.volume(`mattermost-${volume}`, this),
+          target,
+        })),
+        routes: [{ host: siteHost, port: PORT }],
+        healthcheck: {
+          test: ["CMD", "curl", "-fsS", `http://localhost:${PORT}/api/v4/system/ping`],
+          startPeriodSeconds: 120,
+        },
+      },
+      { parent: this, dependsOn: [db] },
+    );
+
+    this.urls = [siteUrl];
+    this.registerOutputs({ urls: this.urls });
+  }
+}

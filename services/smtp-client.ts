@@ -1,0 +1,53 @@
+import type * as docker from "@pulumi/docker";
+import type * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { ConfigError } from "./config";
+import type { Host } from "./host";
+import { hostname, secretSetting } from "./settings";
+
+/**
+ * How a web application sends mail: through the association's own mail server, on submission
+ * (587, STARTTLS, authenticated), as its read-only service account of the directory
+ * (`cn=<service>,ou=services,...`). When the mail service and the directory run on this host their
+ * endpoints are used; otherwise the stack names the mail host and gives the account's password.
+ */
+export const SmtpSettings = z
+  .strictObject({
+    /** Submission server when this host does not run the mail service. Default: `mail.<domain>`. */
+    host: hostname().optional(),
+    /** Password of the service account when the directory runs on another host (encrypted in the stack file). */
+    password: secretSetting().optional(),
+  })
+  .prefault({});
+
+export type SmtpConfig = z.output<typeof SmtpSettings>;
+
+export const SUBMISSION_PORT = 587;
+
+export interface SmtpClient {
+  host: string;
+  port: number;
+  /** Login of the service account: its mail address, which is also the sender it owns. */
+  username: string;
+  password: pulumi.Output<string>;
+  /** Network to join to reach the mail server (only when it runs on this host). */
+  network?: docker.Network;
+}
+
+/** Resolve the SMTP client settings of `service` (e.g. "mattermost") on this host. */
+export function smtpClient(host: Host, service: string, settings: SmtpConfig): SmtpClient {
+  const account = host.directory?.serviceAccount(service);
+  const password = account?.password ?? settings.password;
+  if (password === undefined) {
+    throw new ConfigError([
+      `services.${service}.smtp.password: required when the directory does not run on this host (pulumi config set --secret --path 'services.${service}.smtp.password' ...)`,
+    ]);
+  }
+  return {
+    host: host.mail?.submissionHost ?? settings.host ?? host.subdomain("mail"),
+    port: host.mail?.submissionPort ?? SUBMISSION_PORT,
+    username: account?.mail ?? `${service}@${host.config.domain}`,
+    password,
+    network: host.mail?.network,
+  };
+}
