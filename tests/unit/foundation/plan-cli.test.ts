@@ -1,0 +1,33 @@
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+
+const ROOT = path.resolve(__dirname, "../../..");
+const plan = (...args: string[]) =>
+  spawnSync(path.join(ROOT, "node_modules/.bin/tsx"), ["stacks/plan.ts", ...args], { cwd: ROOT, encoding: "utf8" });
+
+describe("npm run plan", () => {
+  it("prints the local stack by default, without Docker or the Pulumi CLI", () => {
+    const result = plan();
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("Host local:");
+  });
+
+  it("prints JSON that scripts can parse", () => {
+    const result = plan("--stack", "pica02", "--format", "json");
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout).stack).toBe("pica02");
+  });
+
+  it("names the argument and the stacks that exist when the stack is unknown", () => {
+    const result = plan("--stack", "pica99");
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim()).toBe("--stack: unknown stack 'pica99'; expected one of: local, pica01, pica02");
+  });
+
+  it("refuses an unknown format and lists the valid ones", () => {
+    const result = plan("--format", "yaml");
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain("Allowed choices are text, json, markdown");
+  });
+});
