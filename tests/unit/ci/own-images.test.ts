@@ -1,5 +1,8 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { imagesToBuild, type OwnImage, ownImageOf } from "../../../ci/lib/own-images";
+import { discoverOwnImages, imagesToBuild, type OwnImage, ownImageOf } from "../../../ci/lib/own-images";
 import { openPinMergeRequest, type PinMergeRequestApi } from "../../../ci/lib/pin-merge-request";
 import { builtImage, changeBase } from "../../../ci/lib/registry";
 
@@ -21,6 +24,21 @@ describe("ownImageOf", () => {
       expect(ownImageOf(file)).toBeUndefined();
     },
   );
+});
+
+describe("discoverOwnImages", () => {
+  it("finds the Dockerfiles under ldap/image and mail/, not the test host's", () => {
+    const root = mkdtempSync(path.join(tmpdir(), "own-images-"));
+    try {
+      for (const file of ["ldap/image/Dockerfile", "mail/rspamd/Dockerfile", "mail/postfix/Dockerfile", "mail/postfix/main.cf", "mail/dns.ts", "hosts/image/Dockerfile"]) {
+        mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+        writeFileSync(path.join(root, file), "");
+      }
+      expect(discoverOwnImages(root).map((image) => image.name)).toEqual(["ldap", "mail-postfix", "mail-rspamd"]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("imagesToBuild", () => {
