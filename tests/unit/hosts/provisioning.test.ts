@@ -1,0 +1,162 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "../../../services/config";
+import { readStackFile, renderStack, type RenderedResource, type RenderedStack } from "../../../stacks/render";
+import { provisioningSummary } from "../../../hosts/component";
+import { sha256 } from "../../../hosts/render";
+
+const COPY = "command:remote:CopyToRemote";
+const COMMAND = "command:remote:Command";
+
+/** A stack file's config map with one change. */
+function stackWith(stack: string, change: (config: Record<string, any>) => void): Record<string, any> {
+  const config = structuredClone(readStackFile(stack)) as Record<string, any>;
+  change(config);
+  return config;
+}
+
+function remoteResources(rendered: RenderedStack): RenderedResource[] {
+  return rendered.resources.filter((r) => r.type === COPY || r.type === COMMAND);
+}
+
+/** Resource name -> its triggers, for every copy and command of a rendered stack. */
+function triggersOf(rendered: RenderedStack): Record<string, unknown[]> {
+  return Object.fromEntries(remoteResources(rendered).map((r) => [r.name, r.inputs.triggers]));
+}
+
+function changedTriggers(before: RenderedStack, after: RenderedStack): string[] {
+  const a = triggersOf(before);
+  const b = triggersOf(after);
+  expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+  return Object.keys(a)
+    .filter((name) => JSON.stringify(a[name]) !== JSON.stringify(b[name]))
+    .sort();
+}
+
+describe.each(["pica01", "pica02"])("provisioning of %s", (stack) => {
+  it("copies every rendered file to the staging folder of the connection user, over the stack's ssh:// address", async () => {
+    const rendered = await renderStack(stack);
+    const copies = rendered.resources.filter((r) => r.type === COPY);
+    expect(copies.map((c) => c.inputs.remotePath).sort()).toEqual(
+      [
+        "directory-authorized-keys",
+        "group.conf",
+        "install-bind-password.sh",
+        "nftables.conf",
+        "pam-docker-group",
+        "setup.sh",
+        "sshd-directory-logins.conf",
+        "sssd.conf",
+        "sudoers-admins",
+        "unattended-upgrades.conf",
+      ].map((file) => `/home/deploy/infra-host/${file}`),
+    );
+    for (const resource of remoteResources(rendered)) {
+      expect(resource.inputs.connection).toMatchObject({ host: `${stack}.picasoft.example.org`, port: 22, user: "deploy" });
+      // No key in the stack file: the provider falls back to the SSH agent.
+      expect(resource.inputs.connection.privateKey).toBeUndefined();
+    }
+  });
+
+  it("runs the setup script, then installs the bind password from stdin as a secret", async () => {
+    const rendered = await renderStack(stack);
+    const commands = rendered.resources.filter((r) => r.type === COMMAND);
+    expect(commands.map((c) => [c.name, c.inputs.create])).toEqual([
+      ["host-setup", "sudo -n sh /home/deploy/infra-host/setup.sh /home/deploy/infra-host"],
+      ["host-directory-bind-password", "sudo -n sh /home/deploy/infra-host/install-bind-password.sh"],
+    ]);
+    const password = commands[1].inputs.stdin as string;
+    expect(rendered.secrets).toContain(password);
+    // The password reaches the host on stdin only: no copied file or command line carries it.
+    expect(JSON.stringify(remoteResources(rendered).map((r) => ({ ...r.inputs, stdin: undefined })))).not.toContain(password);
+  });
+
+  it("gives each copy the SHA-256 of its file as trigger, the same as the plan's summary", async () => {
+    const rendered = await renderStack(stack);
+    const summary = (await provisioningOf(stack)).files;
+    for (const file of summary) {
+      const copy = rendered.resources.find((r) => r.name === `host-file-${file.name}`);
+      expect(copy?.inputs.triggers).toEqual([file.sha256]);
+    }
+  });
+
+  it("renders the same triggers twice from the same config (a second `pulumi up` does nothing)", async () => {
+    expect(changedTriggers(await renderStack(stack), await renderStack(stack))).toEqual([]);
+  });
+
+  it("keeps every trigger when a setting that no host file uses changes", async () => {
+    const before = await renderStack(stack);
+    const after = await renderStack(stack, stackWith(stack, (c) => (c["infra:memoryBudgetMb"] += 1024)));
+    expect(changedTriggers(before, after)).toEqual([]);
+  });
+
+  it("re-copies the files that name the directory, and re-runs the setup, when the directory URL changes", async () => {
+    const before = await renderStack(stack);
+    const after = await renderStack(
+      stack,
+      stackWith(stack, (c) => (c["infra:provisioning"].directoryUrl = "ldaps://directory.picasoft.example.org:636")),
+    );
+    expect(changedTriggers(before, after)).toEqual(["host-file-directory-authorized-keys", "host-file-sssd.conf", "host-setup"]);
+  });
+
+  it("re-copies the firewall and re-runs the setup when the SSH port changes, and connects on the new port", async () => {
+    const before = await renderStack(stack);
+    const after = await renderStack(stack, stackWith(stack, (c) => (c["infra:docker"] += ":2222")));
+    expect(changedTriggers(before, after)).toEqual(["host-file-nftables.conf", "host-setup"]);
+    expect(remoteResources(after).every((r) => r.inputs.connection.port === 2222)).toBe(true);
+  });
+
+  it("ships the directory's CA certificate when one is set, and points sssd at it", async () => {
+    const before = await renderStack(stack);
+    const certificate = "-----BEGIN CERTIFICATE-----\nMIIBexample\n-----END CERTIFICATE-----\n";
+    const after = await renderStack(stack, stackWith(stack, (c) => (c["infra:provisioning"].directoryCaCertificate = certificate)));
+    const names = Object.keys(triggersOf(after)).filter((n) => !(n in triggersOf(before)));
+    expect(names).toEqual(["host-file-directory-ca.crt"]);
+    const summary = await provisioningOf(stack, stackWith(stack, (c) => (c["infra:provisioning"].directoryCaCertificate = certificate)));
+    expect(summary.files.find((f) => f.name === "directory-ca.crt")).toMatchObject({ target: "/etc/infra-host/directory-ca.crt", sha256: sha256(certificate) });
+  });
+
+  it("exports what the host is provisioned with: files and hashes, firewall ports, groups", async () => {
+    const summary = await provisioningOf(stack);
+    expect(summary.ssh).toBe(`deploy@${stack}.picasoft.example.org:22`);
+    expect(summary.directory).toEqual({ url: "ldaps://ldap.picasoft.example.org:636", bindDn: "cn=hosts,ou=services,dc=picasoft,dc=example,dc=org" });
+    expect(summary.firewall.map((p) => p.port)).toEqual([22, 80, 443]);
+    expect(summary.groups.map((g) => g.group)).toEqual(["tech", "admins"]);
+    expect(summary.files.find((f) => f.name === "sssd.conf")).toMatchObject({ target: "/etc/sssd/sssd.conf", mode: "0600" });
+    expect(summary.packages).toContain("docker.io");
+  });
+});
+
+/** The `provisioning` output of a rendered remote stack (what `npm run plan` prints). */
+async function provisioningOf(stack: string, config?: Record<string, unknown>) {
+  const rendered = await renderStack(stack, config);
+  if (!rendered.config.provisioning) throw new Error(`${stack} has no provisioning settings`);
+  return provisioningSummary(rendered.config, rendered.config.provisioning);
+}
+
+describe("provisioning settings", () => {
+  it("does not provision the local stack (its Docker engine is this machine)", async () => {
+    const rendered = await renderStack("local");
+    expect(remoteResources(rendered)).toEqual([]);
+  });
+
+  async function configError(stack: string, config: Record<string, unknown>): Promise<string> {
+    try {
+      await renderStack(stack, config);
+    } catch (error) {
+      if (error instanceof ConfigError) return error.message;
+      throw error;
+    }
+    throw new Error("expected a ConfigError");
+  }
+
+  it.each([
+    ["pica01", "a remote host without provisioning settings", (c: Record<string, any>) => delete c["infra:provisioning"], "provisioning: required when docker is ssh://..."],
+    ["local", "provisioning settings on the local stack", (c: Record<string, any>) => (c["infra:provisioning"] = structuredClone(readStackFile("pica01"))["infra:provisioning"]), "provisioning: only for remote hosts"],
+    ["pica01", "a bind password in plain text", (c: Record<string, any>) => (c["infra:provisioning"].bindPassword = "hunter2"), "provisioning.bindPassword: is written in plain text; expected a secret"],
+    ["pica01", "a private key in plain text", (c: Record<string, any>) => (c["infra:provisioning"].privateKey = "-----BEGIN OPENSSH PRIVATE KEY-----"), "provisioning.privateKey: is written in plain text; expected a secret"],
+    ["pica01", "a directory reached without TLS", (c: Record<string, any>) => (c["infra:provisioning"].directoryUrl = "ldap://ldap.picasoft.example.org"), "provisioning.directoryUrl: expected ldaps://host[:port]"],
+    ["pica01", "a host key that is not a public key", (c: Record<string, any>) => (c["infra:provisioning"].hostKey = "SHA256:abc"), "provisioning.hostKey: expected a public key such as ssh-ed25519 AAAA..."],
+  ])("%s: rejects %s", async (stack, _what, change, message) => {
+    expect(await configError(stack, stackWith(stack, change))).toContain(message);
+  });
+});
