@@ -1,5 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
+import { Directory, LdapSettings } from "../ldap/component";
 import type { Host } from "./host";
 
 /**
@@ -16,7 +17,10 @@ function service<Settings extends z.ZodType>(module: ServiceModule<Settings>): S
   return module;
 }
 
-export const serviceModules = {} satisfies Record<string, ServiceModule<z.ZodType>>;
+export const serviceModules = {
+  // The directory first: the services after it read host.directory.
+  ldap: service({ settings: LdapSettings, create: (host, settings, parent) => new Directory("ldap", { host, settings }, { parent }) }),
+} satisfies Record<string, ServiceModule<z.ZodType>>;
 
 type Modules = typeof serviceModules;
 
