@@ -2,7 +2,6 @@ import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { COLLABORA_CONTAINER, COLLABORA_PORT, officeHostname } from "./collabora";
-import { ConfigError } from "./config";
 import { serviceContainer, type VolumeMount } from "./container";
 import type { Host } from "./host";
 import type { PinnedImage } from "./images";
@@ -10,7 +9,7 @@ import { occJob, OCC_SCRIPT, type LdapLoginSettings, type OfficeSettings } from 
 import { Postgres } from "./postgres";
 import { Redis } from "./redis";
 import { email, imageRef, memoryMb, secretSetting } from "./settings";
-import { smtpClient, SmtpSettings, type SmtpClient } from "./smtp-client";
+import { configError, smtpClient, SmtpSettings, type SmtpClient } from "./smtp-client";
 import { ASSO_TENANT_ID, nextcloudContainerName, quota } from "./tenants";
 
 export const DEFAULT_IMAGE = "nextcloud:30.0.4-apache";
@@ -138,9 +137,9 @@ function ldapLogin(host: Host, settings: NextcloudConfig): NonNullable<Tenant["l
   }
   const password = settings.ldap?.password ?? settings.smtp.password;
   if (password === undefined) {
-    throw new ConfigError([
+    throw configError(
       "services.nextcloud.ldap.password: required when the directory does not run on this host (or set services.nextcloud.smtp.password: the same account)",
-    ]);
+    );
   }
   const url = new URL(settings.ldap?.url ?? `ldaps://${host.subdomain("ldap")}`);
   const baseDn = host.config.domain

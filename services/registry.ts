@@ -1,7 +1,9 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import { Directory, LdapSettings } from "../ldap/component";
+import { Collabora, CollaboraSettings } from "./collabora";
 import type { Host } from "./host";
+import { Mattermost, MattermostSettings } from "./mattermost";
+import { Nextcloud, NextcloudSettings } from "./nextcloud";
 
 /**
  * The services a stack may enable under `infra:services`, besides the proxy every host runs.
@@ -18,8 +20,10 @@ function service<Settings extends z.ZodType>(module: ServiceModule<Settings>): S
 }
 
 export const serviceModules = {
-  // The directory first: the services after it read host.directory.
-  ldap: service({ settings: LdapSettings, create: (host, settings, parent) => new Directory("ldap", { host, settings }, { parent }) }),
+  // Web services read host.directory and host.mail: keep them after the ldap and mail entries.
+  mattermost: service({ settings: MattermostSettings, create: (host, settings, parent) => new Mattermost("mattermost", { host, settings }, { parent }) }),
+  nextcloud: service({ settings: NextcloudSettings, create: (host, settings, parent) => new Nextcloud("nextcloud", { host, settings }, { parent }) }),
+  collabora: service({ settings: CollaboraSettings, create: (host, settings, parent) => new Collabora("collabora", { host, settings }, { parent }) }),
 } satisfies Record<string, ServiceModule<z.ZodType>>;
 
 type Modules = typeof serviceModules;

@@ -1,7 +1,6 @@
 import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { ConfigError } from "./config";
 import type { Host } from "./host";
 import { hostname, secretSetting } from "./settings";
 
@@ -39,9 +38,9 @@ export function smtpClient(host: Host, service: string, settings: SmtpConfig): S
   const account = host.directory?.serviceAccount(service);
   const password = account?.password ?? settings.password;
   if (password === undefined) {
-    throw new ConfigError([
+    throw configError(
       `services.${service}.smtp.password: required when the directory does not run on this host (pulumi config set --secret --path 'services.${service}.smtp.password' ...)`,
-    ]);
+    );
   }
   return {
     host: host.mail?.submissionHost ?? settings.host ?? host.subdomain("mail"),
@@ -50,4 +49,13 @@ export function smtpClient(host: Host, service: string, settings: SmtpConfig): S
     password,
     network: host.mail?.network,
   };
+}
+
+/**
+ * A ConfigError for a setting that is only known to be missing when the host is built.
+ * config.ts imports the registry, which imports the services: load it when thrown, not at import.
+ */
+export function configError(problem: string): Error {
+  const { ConfigError } = require("./config") as typeof import("./config");
+  return new ConfigError([problem]);
 }
