@@ -7,15 +7,13 @@ import { nextcloudContainerName, tenantAddresses, type TenantAddress } from "./t
 
 export const DEFAULT_IMAGE = "collabora/code:24.04.13.3.1";
 
-export const CollaboraSettings = z
-  .strictObject({
-    /** Collabora Online Development Edition image, pinned by tag (and digest where known). */
-    image: imageRef().default(DEFAULT_IMAGE),
-    memoryMb: memoryMb(2048),
-    /** Spelling dictionaries offered in documents. */
-    dictionaries: z.array(z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, { error: "expected a locale such as fr_FR" })).default(["fr_FR", "en_US", "en_GB", "de_DE"]),
-  })
-  .prefault({});
+export const CollaboraSettings = z.strictObject({
+  /** Collabora Online Development Edition image, pinned by tag (and digest where known). */
+  image: imageRef().default(DEFAULT_IMAGE),
+  memoryMb: memoryMb(2048),
+  /** Spelling dictionaries offered in documents. */
+  dictionaries: z.array(z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, { error: "expected a locale such as fr_FR" })).default(["fr_FR", "en_US", "en_GB", "de_DE"]),
+});
 
 export type CollaboraConfig = z.output<typeof CollaboraSettings>;
 
