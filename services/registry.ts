@@ -1,5 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
+import { Directory, LdapSettings } from "../ldap/component";
+import { MailServer, MailSettings } from "../mail/component";
 import { Collabora, CollaboraSettings } from "./collabora";
 import type { Host } from "./host";
 import { Mattermost, MattermostSettings } from "./mattermost";
@@ -20,6 +22,10 @@ function service<Settings extends z.ZodType>(module: ServiceModule<Settings>): S
 }
 
 export const serviceModules = {
+  // The directory first: the services after it read host.directory.
+  ldap: service({ settings: LdapSettings, create: (host, settings, parent) => new Directory("ldap", { host, settings }, { parent }) }),
+  // Mail reads host.directory and sets host.mail for the web services below.
+  mail: service({ settings: MailSettings, create: (host, settings, parent) => new MailServer("mail", { host, settings }, { parent }) }),
   // Web services read host.directory and host.mail: keep them after the ldap and mail entries.
   mattermost: service({ settings: MattermostSettings, create: (host, settings, parent) => new Mattermost("mattermost", { host, settings }, { parent }) }),
   nextcloud: service({ settings: NextcloudSettings, create: (host, settings, parent) => new Nextcloud("nextcloud", { host, settings }, { parent }) }),

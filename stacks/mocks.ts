@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
+import { mockRsaKey } from "./mock-rsa-key";
 import type { RenderedResource } from "./render";
 
 /**
@@ -22,6 +23,8 @@ const PROVIDER_OUTPUTS: Record<string, OutputsOf> = {
     imageId: `sha256:${seed("image")}${seed("image2")}`.slice(0, 71),
     repoDigest: args.inputs.name,
   }),
+  // A real RSA pair, derived from the seed: renders are identical and DKIM signatures verify.
+  "tls:index/privateKey:PrivateKey": (args, seed) => mockRsaKey(seed("key"), Number(args.inputs.rsaBits ?? 2048)),
 };
 
 export class Recorder implements pulumi.runtime.Mocks {
@@ -37,6 +40,7 @@ export class Recorder implements pulumi.runtime.Mocks {
       createHash("sha256").update(`${this.stack}\0${args.type}\0${args.name}\0${salt}`).digest("hex");
     const computed = PROVIDER_OUTPUTS[args.type]?.(args, seed) ?? {};
     if (args.type === "random:index/randomPassword:RandomPassword") this.secrets.add(computed.result as string);
+    if (args.type === "tls:index/privateKey:PrivateKey") this.secrets.add(computed.privateKeyPem as string);
     this.resources.push({ type: args.type, name: args.name, inputs, outputs: computed });
     return { id: `${args.name}-id`, state: { ...args.inputs, ...computed } };
   }

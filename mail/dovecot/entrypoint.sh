@@ -1,0 +1,36 @@
+#!/bin/sh
+# Dovecot entrypoint (runs as vmail): render the LDAP settings and the quota, make a self-signed
+# certificate on first start when asked (TLS_MODE=self-signed), then run Dovecot in the foreground.
+set -eu
+
+: "${MAIL_HOSTNAME:?}" "${MAIL_QUOTA:?}" "${TLS_MODE:?}"
+: "${LDAP_URL:?}" "${LDAP_BASE_DN:?}" "${LDAP_BIND_DN:?}" "${LDAP_BIND_PASSWORD:?}"
+umask 077
+
+case "$LDAP_URL" in
+  ldaps://*) start_tls=no ;;
+  *) start_tls=yes ;;
+esac
+for template in /etc/dovecot/ldap-templates/*.conf.ext; do
+  sed -e "s|@LDAP_URL@|$LDAP_URL|" -e "s|@START_TLS@|$start_tls|" -e "s|@BASE_DN@|$LDAP_BASE_DN|g" \
+      -e "s|@BIND_DN@|$LDAP_BIND_DN|" -e "s|@BIND_PW@|$LDAP_BIND_PASSWORD|" \
+      "$template" > "/run/dovecot-config/$(basename "$template")"
+done
+printf 'plugin {\n  quota_rule = *:storage=%s\n}\n' "$MAIL_QUOTA" > /run/dovecot-config/quota.conf
+if [ -n "${MAIL_SERVICE_SENDERS:-}" ]; then
+  printf 'passdb {\n  driver = ldap\n  args = /run/dovecot-config/ldap-services.conf.ext\n  username_filter = %s\n}\n' \
+    "$MAIL_SERVICE_SENDERS" > /run/dovecot-config/services-passdb.conf
+fi
+
+if [ "$TLS_MODE" = "self-signed" ] && [ ! -s /tls/tls.crt ]; then
+  echo "entrypoint: no certificate yet, making a self-signed one for $MAIL_HOSTNAME"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=$MAIL_HOSTNAME" \
+    -addext "subjectAltName=DNS:$MAIL_HOSTNAME" -keyout /tls/tls.key.new -out /tls/tls.crt.new 2>/dev/null
+  # Key first, then the certificate Postfix waits for: both are complete when it sees the certificate.
+  mv /tls/tls.key.new /tls/tls.key
+  chmod 0644 /tls/tls.crt.new
+  mv /tls/tls.crt.new /tls/tls.crt
+fi
+
+/usr/local/bin/cert-watch.sh "doveadm reload" &
+exec dovecot -F

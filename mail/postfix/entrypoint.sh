@@ -1,0 +1,45 @@
+#!/bin/sh
+# Postfix entrypoint: apply the per-stack settings, render the LDAP maps, wait for the TLS
+# certificate (made or given via the /tls volume, see mail/component.ts), then run the master in
+# the foreground. Runs as root: the Postfix master refuses anything else; its children run as postfix.
+set -eu
+
+: "${MAIL_HOSTNAME:?}" "${MAIL_DOMAINS:?}" "${MAIL_MESSAGE_SIZE_LIMIT:?}"
+: "${LDAP_URL:?}" "${LDAP_BASE_DN:?}" "${LDAP_BIND_DN:?}" "${LDAP_BIND_PASSWORD:?}"
+
+primary_domain=${MAIL_DOMAINS%% *}
+postconf -e \
+  "myhostname=$MAIL_HOSTNAME" \
+  "mydomain=$primary_domain" \
+  "virtual_mailbox_domains=$MAIL_DOMAINS" \
+  "message_size_limit=$MAIL_MESSAGE_SIZE_LIMIT"
+
+case "$LDAP_URL" in
+  ldaps://*) start_tls=no ;;
+  *) start_tls=yes ;;
+esac
+# Values are DNs, a URL and a generated alphanumeric password: no character sed would interpret.
+for template in /etc/postfix/ldap-templates/*.cf; do
+  map=/etc/postfix/ldap/$(basename "$template")
+  sed -e "s|@LDAP_URL@|$LDAP_URL|" -e "s|@START_TLS@|$start_tls|" -e "s|@BASE_DN@|$LDAP_BASE_DN|g" \
+      -e "s|@BIND_DN@|$LDAP_BIND_DN|" -e "s|@BIND_PW@|$LDAP_BIND_PASSWORD|" "$template" > "$map"
+done
+
+# Service accounts (mattermost@, nextcloud@) send as their own address: "address login" lines.
+: > /etc/postfix/service-senders
+for address in ${MAIL_SERVICE_SENDERS:-}; do
+  printf '%s %s\n' "$address" "$address" >> /etc/postfix/service-senders
+done
+
+waited=0
+until [ -s /tls/tls.crt ] && [ -s /tls/tls.key ]; do
+  if [ "$waited" -ge 120 ]; then
+    echo "entrypoint: no certificate in /tls after 120 s (made by the dovecot container, or given)" >&2
+    exit 1
+  fi
+  sleep 1
+  waited=$((waited + 1))
+done
+
+/usr/local/bin/cert-watch.sh "postfix reload" &
+exec postfix start-fg

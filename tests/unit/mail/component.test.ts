@@ -1,0 +1,150 @@
+import { createPrivateKey, createPublicKey } from "node:crypto";
+import { beforeAll, describe, expect, it } from "vitest";
+import { dkimPublicKeyBase64 } from "../../../mail/dns";
+import { MailSettings } from "../../../mail/component";
+import { readStackFile, renderStack, type RenderedContainer, type RenderedStack } from "../../../stacks/render";
+
+let local: RenderedStack;
+let pica02: RenderedStack;
+beforeAll(async () => {
+  local = await renderStack("local");
+  pica02 = await renderStack("pica02");
+});
+
+const mailContainers = (stack: RenderedStack) => stack.containers.filter((c) => c.service === "mail");
+const container = (stack: RenderedStack, name: string): RenderedContainer => {
+  const found = stack.containers.find((c) => c.name === name);
+  if (!found) throw new Error(`no container ${name}`);
+  return found;
+};
+
+describe("mail server in the rendered stacks", () => {
+  it("runs one daemon per container: postfix, dovecot, rspamd", () => {
+    expect(mailContainers(local).map((c) => c.name)).toEqual(["mail-dovecot", "mail-postfix", "mail-rspamd"]);
+    expect(mailContainers(pica02).map((c) => c.name)).toEqual(["mail-dovecot", "mail-postfix", "mail-rspamd"]);
+  });
+
+  it("keeps the hardening defaults; only Postfix's root master gets capabilities back, each with a why", () => {
+    for (const c of mailContainers(local)) {
+      expect(c.privileged).toBe(false);
+      expect(c.noNewPrivileges).toBe(true);
+      expect(c.capDrop).toEqual(["ALL"]);
+      expect(c.healthcheck).toBe(true);
+    }
+    expect(container(local, "mail-dovecot").user).toBe("vmail");
+    expect(container(local, "mail-rspamd").user).toBe("_rspamd");
+    expect(container(local, "mail-dovecot").capAdd).toEqual([]);
+    expect(container(local, "mail-rspamd").capAdd).toEqual([]);
+    const postfix = container(local, "mail-postfix");
+    expect(postfix.capAdd).toEqual(["DAC_OVERRIDE", "KILL", "SETGID", "SETUID"]);
+    for (const cap of postfix.capAdd) expect(postfix.labels[`infra.cap.${cap}`]?.length).toBeGreaterThan(20);
+  });
+
+  it("publishes high ports on 127.0.0.1 on local, the standard ports in production, with a why", () => {
+    const ports = (stack: RenderedStack) =>
+      mailContainers(stack)
+        .flatMap((c) => c.ports.map((p) => `${p.ip}:${p.host}->${p.container}`))
+        .sort();
+    expect(ports(local)).toEqual([
+      "127.0.0.1:2525->25",
+      "127.0.0.1:4190->4190",
+      "127.0.0.1:4465->465",
+      "127.0.0.1:5587->587",
+      "127.0.0.1:9993->993",
+    ]);
+    expect(ports(pica02)).toEqual(["0.0.0.0:25->25", "0.0.0.0:4190->4190", "0.0.0.0:465->465", "0.0.0.0:587->587", "0.0.0.0:993->993"]);
+    for (const c of mailContainers(pica02).filter((c) => c.ports.length > 0)) expect(c.exceptions.publishPorts).toBeTruthy();
+  });
+
+  it("keeps mail, queue and state on volumes", () => {
+    const targets = (name: string) => container(local, name).volumes.filter((v) => v.kind === "volume").map((v) => `${v.source}:${v.target}`);
+    expect(targets("mail-postfix")).toContain("mail-queue:/var/spool/postfix");
+    expect(targets("mail-dovecot")).toEqual(expect.arrayContaining(["mail-mailboxes:/var/mail", "mail-dovecot-state:/var/lib/dovecot"]));
+    expect(targets("mail-rspamd")).toContain("mail-rspamd:/var/lib/rspamd");
+  });
+
+  it("reaches the directory with the read-only mail account over LDAPS, trusting the directory's certificate", () => {
+    for (const name of ["mail-postfix", "mail-dovecot"]) {
+      const c = container(local, name);
+      expect(c.networks).toContain("directory");
+      expect(c.env.LDAP_URL).toMatch(/^ldaps:\/\/ldap:636$/);
+      expect(c.env.LDAP_BIND_DN).toBe("cn=mail,ou=services,dc=asso,dc=localhost");
+      expect(c.secretEnv).toContain("LDAP_BIND_PASSWORD");
+      expect(c.volumes).toContainEqual({ source: "ldap-tls", target: "/etc/ldap-certs", readOnly: true, kind: "volume" });
+    }
+    expect(container(local, "mail-rspamd").networks).not.toContain("directory");
+  });
+
+  it("lets the web apps reach submission as mail.<domain> on the submission network only", () => {
+    const postfix = container(local, "mail-postfix");
+    expect(postfix.aliases["mail-submission"]).toEqual(["mail.asso.localhost"]);
+    expect(container(local, "mail-dovecot").networks).not.toContain("mail-submission");
+    expect(local.networks).toContainEqual({ name: "mail-submission", internal: true });
+    expect(local.networks).toContainEqual({ name: "mail", internal: true });
+    expect(postfix.env.MAIL_SERVICE_SENDERS).toBe("mattermost@asso.localhost nextcloud@asso.localhost");
+  });
+
+  it("gives rspamd the DKIM key whose public half is the published record, as a secret", () => {
+    const rspamd = container(local, "mail-rspamd");
+    expect(rspamd.secretEnv).toContain("DKIM_PRIVATE_KEY");
+    const publicPem = createPublicKey(createPrivateKey(rspamd.env.DKIM_PRIVATE_KEY)).export({ type: "spki", format: "pem" }).toString();
+    const record = local.dns.find((r) => r.name === "mail._domainkey.asso.localhost");
+    expect(record?.value).toBe(`v=DKIM1; k=rsa; p=${dkimPublicKeyBase64(publicPem)}`);
+  });
+
+  it("puts every record the domain needs into the stack's DNS output", () => {
+    const names = pica02.dns.filter((r) => r.name.endsWith("picasoft.example.org")).map((r) => `${r.type} ${r.name}`);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "MX picasoft.example.org",
+        "TXT picasoft.example.org",
+        "TXT mail._domainkey.picasoft.example.org",
+        "TXT _dmarc.picasoft.example.org",
+        "TXT _mta-sts.picasoft.example.org",
+        "TXT _smtp._tls.picasoft.example.org",
+        "SRV _submission._tcp.picasoft.example.org",
+        "SRV _imaps._tcp.picasoft.example.org",
+        "A mail.picasoft.example.org",
+        "A mta-sts.picasoft.example.org",
+      ]),
+    );
+  });
+
+  it("renders the same DKIM record twice (the key is kept, not regenerated)", async () => {
+    const again = await renderStack("local");
+    expect(again.dns).toEqual(local.dns);
+  });
+
+  it("mounts the given certificate directory read-only in production", () => {
+    for (const name of ["mail-postfix", "mail-dovecot"]) {
+      expect(container(pica02, name).volumes).toContainEqual({ source: "/etc/ssl/mail", target: "/tls", readOnly: true, kind: "host" });
+    }
+    expect(container(pica02, "mail-dovecot").env.TLS_MODE).toBe("directory");
+  });
+});
+
+describe("MailSettings", () => {
+  it("documents its defaults: mail.<domain>, 25 MiB messages, 2G quota, standard ports", () => {
+    const settings = MailSettings.parse(undefined);
+    expect(settings).toMatchObject({ messageSizeMb: 25, quota: "2G", dkimSelector: "mail", tls: { source: "self-signed" } });
+    expect(settings.ports).toMatchObject({ smtp: 25, submissions: 465, submission: 587, imaps: 993, managesieve: 4190 });
+    expect(settings.hostname).toBeUndefined();
+  });
+
+  it("says what it expects of a wrong quota", () => {
+    const result = MailSettings.safeParse({ quota: "lots" });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]).toMatchObject({ path: ["quota"], message: "expected a size such as 500M or 2G" });
+  });
+
+  it("refuses a mail server without the directory on the same host", async () => {
+    const config = readStackFile("local");
+    const services = { ...(config["infra:services"] as Record<string, unknown>) };
+    delete services.ldap;
+    delete services.mattermost;
+    delete services.nextcloud;
+    await expect(renderStack("local", { ...config, "infra:services": services })).rejects.toThrow(
+      "services.mail: needs the directory on the same host; enable services.ldap in this stack",
+    );
+  });
+});
