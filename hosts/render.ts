@@ -45,13 +45,8 @@ export const WEB_PORTS = [
   { port: 80, purpose: "http" },
   { port: 443, purpose: "https" },
 ];
-/** Ports of the mail service, opened only on the host that runs it. */
-export const MAIL_PORTS = [
-  { port: 25, purpose: "smtp" },
-  { port: 465, purpose: "submissions" },
-  { port: 587, purpose: "submission" },
-  { port: 993, purpose: "imaps" },
-];
+/** Ports the mail service publishes when its settings do not say otherwise (mail/component.ts `ports`). */
+export const MAIL_PORTS: Record<string, number> = { smtp: 25, submissions: 465, submission: 587, imaps: 993, managesieve: 4190 };
 
 export interface FirewallPort {
   port: number;
@@ -90,11 +85,19 @@ export function baseDnOf(domain: string): string {
     .join(",");
 }
 
-/** The ports a host opens: SSH (on the port of the stack's ssh:// URL), HTTP(S), and mail where mail runs. */
+/** The ports a host opens: SSH (on the port of the stack's ssh:// URL), HTTP(S), and the mail ports where mail runs. */
 export function firewallPorts(config: Pick<StackConfig, "docker" | "services">): FirewallPort[] {
   const ssh = { port: sshTarget(config.docker)?.port ?? 22, purpose: "ssh" };
-  const runsMail = (config.services as Record<string, unknown>).mail !== undefined;
-  return [ssh, ...WEB_PORTS, ...(runsMail ? MAIL_PORTS : [])].sort((a, b) => a.port - b.port);
+  return [ssh, ...WEB_PORTS, ...mailPorts(config.services)].sort((a, b) => a.port - b.port);
+}
+
+/** The host ports the mail service publishes, read from its settings; none where mail does not run. */
+function mailPorts(services: StackConfig["services"]): FirewallPort[] {
+  const mail = (services as Record<string, unknown>).mail as { ports?: Record<string, unknown> } | undefined;
+  if (mail === undefined) return [];
+  return Object.entries(mail.ports ?? MAIL_PORTS)
+    .filter((entry): entry is [string, number] => typeof entry[1] === "number")
+    .map(([purpose, port]) => ({ port, purpose }));
 }
 
 /** What a remote stack's host is rendered from. */

@@ -124,8 +124,15 @@ describe("firewall ports from the stack", () => {
     expect(firewallPorts(stack("ssh://deploy@host.example.org:2222", { proxy: {} })).map((p) => p.port)).toEqual([80, 443, 2222]);
   });
 
+  it("opens the ports the mail settings publish, not the address they bind", () => {
+    const ports = { smtp: 25, submissions: 465, submission: 587, imaps: 993, managesieve: 4190, address: "203.0.113.12" };
+    const opened = firewallPorts(stack("ssh://deploy@host.example.org", { proxy: {}, mail: { ports: { ...ports, imaps: 9993 } } }));
+    expect(opened).toContainEqual({ port: 9993, purpose: "imaps" });
+    expect(opened.map((p) => p.port)).not.toContain(993);
+  });
+
   it("opens the mail ports only on the host that runs mail", () => {
-    expect(firewallPorts(stack("ssh://deploy@host.example.org", { proxy: {}, mail: {} })).map((p) => p.port)).toEqual([22, 25, 80, 443, 465, 587, 993]);
+    expect(firewallPorts(stack("ssh://deploy@host.example.org", { proxy: {}, mail: {} })).map((p) => p.port)).toEqual([22, 25, 80, 443, 465, 587, 993, 4190]);
     expect(firewallPorts(stack("ssh://deploy@host.example.org", { proxy: {} })).map((p) => p.port)).toEqual([22, 80, 443]);
   });
 });

@@ -1,0 +1,190 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Attribute, Change, Client } from "ldapts";
+import { renderHostFiles, type HostFile, type HostRenderInput } from "../../hosts/render";
+import { docker, dockerOk, type ExecResult } from "./docker";
+import type { RunningStack } from "./harness";
+
+/**
+ * A Debian host for the hosts/ integration tests: the hosts/test-host image on the stack's `directory`
+ * network, configured with exactly the files hosts/render.ts renders, installed by the rendered
+ * setup.sh (the steps that make sense in a container) and install-bind-password.sh. It is test
+ * infrastructure, not a stack container, so it is started here rather than through the harness.
+ */
+
+const REPO_ROOT = path.resolve(__dirname, "../..");
+const IMAGE = "infra-test-host:test";
+
+/**
+ * sshd and sssd run as root and switch to the logged-in user; sudo must work for admins, so no
+ * no-new-privileges either. Every other capability stays dropped.
+ */
+const CAPABILITIES = {
+  CHOWN: "sshd and pam_mkhomedir give a new home to its user",
+  DAC_OVERRIDE: "root daemons read files of other owners (sssd caches, home directories)",
+  FOWNER: "pam_mkhomedir sets modes on files it creates for the user",
+  SETUID: "sshd and sudo switch to the user / to root",
+  SETGID: "sshd and sudo set the user's groups (docker via pam_group)",
+  SYS_CHROOT: "sshd's privilege separation chroots to /run/sshd",
+  AUDIT_WRITE: "sshd and sudo write login records through PAM",
+  KILL: "sshd signals its session children",
+};
+
+/** Setup steps that apply inside a container: no packages (baked in the image), no firewall, no systemd. */
+const CONTAINER_STEPS = ["accounts", "files", "pam"];
+
+export interface TestHost {
+  name: string;
+  files: HostFile[];
+  exec(cmd: string[], options?: { input?: string; user?: string }): Promise<ExecResult>;
+  /** Run `command` over SSH as `user` with the private key /keys/<key> (inside the test host, to localhost). */
+  ssh(user: string, key: string, command: string): Promise<ExecResult>;
+  /** Make an ed25519 key pair /keys/<name>; returns the public key line. */
+  newKey(name: string): Promise<string>;
+  logs(): Promise<string>;
+  remove(): Promise<void>;
+}
+
+let imageBuilt: Promise<string> | undefined;
+function buildTestHostImage(): Promise<string> {
+  imageBuilt ??= dockerOk(["build", "-q", "-t", IMAGE, path.join(REPO_ROOT, "hosts/test-host")], { timeoutMs: 900_000 });
+  return imageBuilt;
+}
+
+/** Render the host files for `input`, start the test host on the stack's directory network, configure it. */
+export async function startTestHost(stack: RunningStack, input: HostRenderInput, bindPassword: string): Promise<TestHost> {
+  await buildTestHostImage();
+  const name = `${stack.prefix}test-host`;
+  const files = renderHostFiles(input);
+  await dockerOk([
+    "run", "-d", "--name", name, "--hostname", "test-host",
+    "--network", `${stack.prefix}directory`,
+    "--memory", "256m",
+    "--cap-drop", "ALL",
+    ...Object.keys(CAPABILITIES).flatMap((cap) => ["--cap-add", cap]),
+    IMAGE,
+  ]);
+  const host = testHost(name, files);
+  try {
+    const staging = fs.mkdtempSync(path.join(os.tmpdir(), "test-host-"));
+    for (const file of files) fs.writeFileSync(path.join(staging, file.name), file.content);
+    await dockerOk(["cp", `${staging}/.`, `${name}:/staging`]);
+    fs.rmSync(staging, { recursive: true, force: true });
+    await execOk(host, ["sh", "/staging/setup.sh", "/staging", ...CONTAINER_STEPS]);
+    await execOk(host, ["sh", "/staging/install-bind-password.sh"], bindPassword);
+    await execOk(host, ["touch", "/staging/.ready"]);
+    await waitFor(async () => (await host.exec(["sh", "-c", "pgrep -x sshd && test -S /var/lib/sss/pipes/nss"])).exitCode === 0, "sshd and sssd", host);
+    await execOk(host, ["mkdir", "-m", "0700", "-p", "/keys"]);
+  } catch (error) {
+    const logs = await host.logs();
+    await host.remove();
+    throw new Error(`${(error as Error).message}\ntest host logs:\n${logs}`);
+  }
+  return host;
+}
+
+function testHost(name: string, files: HostFile[]): TestHost {
+  const exec: TestHost["exec"] = (cmd, options = {}) =>
+    docker(["exec", ...(options.input !== undefined ? ["-i"] : []), ...(options.user ? ["-u", options.user] : []), name, ...cmd], {
+      input: options.input,
+    });
+  return {
+    name,
+    files,
+    exec,
+    ssh: (user, key, command) =>
+      exec([
+        "ssh", "-i", `/keys/${key}`,
+        "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "PreferredAuthentications=publickey",
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+        `${user}@localhost`, command,
+      ]),
+    newKey: async (key) => {
+      await execOk({ exec }, ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", key, "-f", `/keys/${key}`]);
+      return (await execOk({ exec }, ["cat", `/keys/${key}.pub`])).trim();
+    },
+    logs: async () => {
+      const result = await docker(["logs", "--tail", "80", name]);
+      return result.stdout + result.stderr;
+    },
+    remove: async () => {
+      await docker(["rm", "-f", "-v", name]);
+    },
+  };
+}
+
+async function execOk(host: Pick<TestHost, "exec">, cmd: string[], input?: string): Promise<string> {
+  const result = await host.exec(cmd, { input });
+  if (result.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed (${result.exitCode}): ${result.stderr}${result.stdout}`);
+  return result.stdout;
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, host: TestHost, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`test host: ${what} not up after ${timeoutMs} ms; logs:\n${await host.logs()}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/** A person of the directory, as the tests need them (docs/contracts.md, ou=people). */
+export interface Person {
+  uid: string;
+  uidNumber: number;
+  groups: ("members" | "tech" | "admins")[];
+  /** assoAccessEnd; none when undefined. */
+  accessEnd?: Date;
+  sshPublicKey: string;
+  password: string;
+}
+
+/** GeneralizedTime as the directory stores it: 20261128000000Z. */
+export function generalizedTime(date: Date): string {
+  return date.toISOString().replace(/[-:T]/g, "").replace(/\.\d{3}Z$/, "Z");
+}
+
+/** The directory's certificate (self-signed on local): the test host trusts it as the directory's CA. */
+export async function directoryCertificate(stack: RunningStack): Promise<string> {
+  const cert = await stack.exec("ldap", ["cat", "/etc/ldap/tls/tls.crt"]);
+  if (cert.exitCode !== 0) throw new Error(`cannot read the directory certificate: ${cert.stderr}`);
+  return cert.stdout;
+}
+
+/** Add people to ou=people and to their groups, as the directory admin (as `members add` would). */
+export async function addPeople(stack: RunningStack, people: Person[]): Promise<void> {
+  const env = stack.spec("ldap").env;
+  const baseDn = env.LDAP_BASE_DN;
+  const client = new Client({
+    url: `ldaps://${await stack.ip("ldap")}:636`,
+    tlsOptions: { ca: await directoryCertificate(stack), servername: "ldap" },
+  });
+  try {
+    await client.bind(`cn=admin,${baseDn}`, env.LDAP_ADMIN_PASSWORD);
+    for (const person of people) {
+      const dn = `uid=${person.uid},ou=people,${baseDn}`;
+      await client.add(dn, {
+        objectClass: ["inetOrgPerson", "posixAccount", "shadowAccount", "ldapPublicKey", "assoMember"],
+        uid: person.uid,
+        cn: person.uid,
+        sn: person.uid,
+        mail: `${person.uid}@${env.LDAP_DOMAIN}`,
+        uidNumber: String(person.uidNumber),
+        gidNumber: "10000",
+        homeDirectory: `/home/${person.uid}`,
+        loginShell: "/bin/bash",
+        userPassword: person.password,
+        sshPublicKey: person.sshPublicKey,
+        assoPersonType: "physical",
+        ...(person.accessEnd ? { assoAccessEnd: generalizedTime(person.accessEnd) } : {}),
+      });
+      for (const group of person.groups) {
+        await client.modify(`cn=${group},ou=groups,${baseDn}`, [
+          new Change({ operation: "add", modification: new Attribute({ type: "member", values: [dn] }) }),
+        ]);
+      }
+    }
+  } finally {
+    await client.unbind();
+  }
+}

@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { baseDnOf, firewallPorts } from "../../../hosts/render";
+import { dockerAvailable } from "../../helpers/docker";
+import { startStack, type RunningStack } from "../../helpers/harness";
+import { addPeople, directoryCertificate, startTestHost, type Person, type TestHost } from "../../helpers/hosts";
+
+/**
+ * Logins on a host provisioned by hosts/: a Debian test host configured with exactly the rendered
+ * files (sssd, sshd drop-in, keys command, sudoers, pam_group), against the directory container of
+ * the rendered local stack. Who gets in, with which groups, and who is refused although their key is valid.
+ */
+describe.runIf(dockerAvailable())("logins on a provisioned host", () => {
+  let stack: RunningStack;
+  let host: TestHost;
+  const DAY = 86_400_000;
+  const inAMonth = new Date(Date.now() + 30 * DAY);
+  const people: Record<string, Person> = {};
+  const person = (uid: string, uidNumber: number, groups: Person["groups"], accessEnd?: Date) =>
+    (people[uid] = { uid, uidNumber, groups, accessEnd, sshPublicKey: "", password: `${uid}-directory-password-1` });
+  // Active tech member; admin; plain member (access date set, but not in tech/admins); tech member whose
+  // access ended yesterday and who is still in tech (the daily expire job has not run yet).
+  const tess = person("tess", 20001, ["members", "tech"], inAMonth);
+  const adam = person("adam", 20002, ["members", "admins"], inAMonth);
+  const mona = person("mona", 20003, ["members"], inAMonth);
+  const eddie = person("eddie", 20004, ["members", "tech"], new Date(Date.now() - DAY));
+
+  beforeAll(async () => {
+    stack = await startStack({ stack: "local", containers: ["ldap"] });
+    const config = stack.rendered.config;
+    host = await startTestHost(
+      stack,
+      {
+        baseDn: baseDnOf(config.domain),
+        directoryUrl: "ldaps://ldap:636",
+        directoryCaCertificate: await directoryCertificate(stack),
+        localUsers: ["deploy"],
+        firewall: firewallPorts({ docker: "ssh://deploy@test-host", services: config.services }),
+      },
+      stack.spec("ldap").env.LDAP_SERVICE_PASSWORD_HOSTS,
+    );
+    for (const p of Object.values(people)) p.sshPublicKey = await host.newKey(p.uid);
+    await host.newKey("stranger");
+    await addPeople(stack, Object.values(people));
+  });
+  afterAll(async () => {
+    await host?.remove();
+    await stack?.teardown();
+  });
+
+  /** `id -nG` of a key login, or the refusal. */
+  async function loginGroups(uid: string, key = uid): Promise<{ ok: boolean; groups: string[]; stderr: string }> {
+    const result = await host.ssh(uid, key, "id -nG");
+    return { ok: result.exitCode === 0, groups: result.stdout.trim().split(/\s+/), stderr: result.stderr };
+  }
+
+  /** Whether `uid` can run `id -u` as root with sudo, typing their directory password. */
+  async function sudoAsRoot(uid: string): Promise<{ ok: boolean; output: string }> {
+    const result = await host.ssh(uid, uid, `printf '%s\\n' '${people[uid].password}' | sudo -S -p '' id -u`);
+    return { ok: result.exitCode === 0 && result.stdout.trim() === "0", output: result.stdout + result.stderr };
+  }
+
+  function scenarios(when: string) {
+    it(`lets an active tech member in with their key, in the docker group (${when})`, async () => {
+      const login = await loginGroups(tess.uid);
+      expect(login.stderr).toBe("");
+      expect(login.ok).toBe(true);
+      expect(login.groups).toEqual(expect.arrayContaining(["tech", "docker"]));
+    });
+
+    it(`refuses sudo to a tech member (${when})`, async () => {
+      const sudo = await sudoAsRoot(tess.uid);
+      expect(sudo.ok).toBe(false);
+      expect(sudo.output).toMatch(/not in the sudoers file|not allowed/);
+    });
+
+    it(`lets an admin in and gives them sudo with their directory password (${when})`, async () => {
+      const login = await loginGroups(adam.uid);
+      expect(login.ok).toBe(true);
+      expect(login.groups).toContain("admins");
+      expect(await sudoAsRoot(adam.uid)).toEqual({ ok: true, output: "0\n" });
+    });
+
+    it(`refuses a plain member although their key is in the directory (${when})`, async () => {
+      expect((await loginGroups(mona.uid)).ok).toBe(false);
+    });
+
+    it(`refuses a tech member whose access end date has passed although their key is valid (${when})`, async () => {
+      const login = await loginGroups(eddie.uid);
+      expect(login.ok).toBe(false);
+      expect(login.stderr).toContain("Permission denied (publickey)");
+    });
+
+    it(`refuses a key the directory does not know, even for an active member (${when})`, async () => {
+      expect((await loginGroups(tess.uid, "stranger")).ok).toBe(false);
+    });
+
+    it(`refuses a password login, even with the right directory password (${when})`, async () => {
+      const result = await host.exec([
+        "ssh", "-o", "BatchMode=yes", "-o", "PreferredAuthentications=password,keyboard-interactive",
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", `${tess.uid}@localhost`, "true",
+      ]);
+      expect(result.exitCode).not.toBe(0);
+      expect(result.stderr).toMatch(/Permission denied \(publickey\)/);
+    });
+  }
+
+  describe("before the daily expire job", () => scenarios("before expire"));
+
+  describe("after the directory's expire job locked the ended accesses", () => {
+    beforeAll(async () => {
+      // The directory's own expire tool (ldap/image/bin/ldap-expire, the rule of `members expire`).
+      const expire = await stack.exec("ldap", ["ldap-expire"]);
+      expect(expire.exitCode, expire.stderr).toBe(0);
+      expect(expire.stdout).toContain(`uid=${eddie.uid},`);
+      expect(expire.stdout).not.toContain(`uid=${tess.uid},`);
+    });
+    scenarios("after expire");
+  });
+});
