@@ -29,6 +29,7 @@ const PROVIDER_OUTPUTS: Record<string, OutputsOf> = {
 
 export class Recorder implements pulumi.runtime.Mocks {
   readonly resources: RenderedResource[] = [];
+  private readonly options = new Map<string, RenderedResource["options"]>();
   /** Values the mocks handed out as secrets, or saw marked secret: redacted wherever printed. */
   readonly secrets = new Set<string>();
 
@@ -41,9 +42,20 @@ export class Recorder implements pulumi.runtime.Mocks {
     const computed = PROVIDER_OUTPUTS[args.type]?.(args, seed) ?? {};
     if (args.type === "random:index/randomPassword:RandomPassword") this.secrets.add(computed.result as string);
     if (args.type === "tls:index/privateKey:PrivateKey") this.secrets.add(computed.privateKeyPem as string);
-    this.resources.push({ type: args.type, name: args.name, inputs, outputs: computed });
+    const options = this.options.get(`${args.type}::${args.name}`) ?? { deleteBeforeReplace: false, retainOnDelete: false };
+    this.resources.push({ type: args.type, name: args.name, inputs, outputs: computed, options });
     return { id: `${args.name}-id`, state: { ...args.inputs, ...computed } };
   }
+
+  /** A transformation that sees each resource's options before it is registered. */
+  readonly observeOptions: pulumi.ResourceTransformation = (args) => {
+    const opts = args.opts as pulumi.CustomResourceOptions;
+    this.options.set(`${args.type}::${args.name}`, {
+      deleteBeforeReplace: opts.deleteBeforeReplace === true,
+      retainOnDelete: opts.retainOnDelete === true,
+    });
+    return undefined;
+  };
 
   call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
     return args.inputs;

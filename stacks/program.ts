@@ -21,9 +21,16 @@ interface Publishing {
   dnsRecords?: pulumi.Input<DnsRecord[]>;
 }
 
-/** Build one host from its validated config: provider, proxy, then every enabled service. */
-export function defineHost(stackName: string, config: StackConfig): pulumi.Output<HostOutputs> {
-  const root = new HostComponent(stackName);
+/**
+ * Build one host from its validated config: provider, proxy, then every enabled service.
+ * `transformations` see every resource of the host (the offline render records their options).
+ */
+export function defineHost(
+  stackName: string,
+  config: StackConfig,
+  transformations: pulumi.ResourceTransformation[] = [],
+): pulumi.Output<HostOutputs> {
+  const root = new HostComponent(stackName, transformations);
   const provider = new docker.Provider("docker", { host: config.docker }, { parent: root });
   const host = new Host(config, provider, root);
   new Proxy("proxy", { host, settings: config.services.proxy }, { parent: root });
@@ -53,8 +60,8 @@ export function defineHost(stackName: string, config: StackConfig): pulumi.Outpu
 
 /** The root of a host's resources; its outputs are the host's URLs and DNS records. */
 class HostComponent extends pulumi.ComponentResource {
-  constructor(name: string) {
-    super("infra:host:Host", name, {});
+  constructor(name: string, transformations: pulumi.ResourceTransformation[]) {
+    super("infra:host:Host", name, {}, { transformations });
   }
 
   publish(outputs: pulumi.Output<unknown>): void {

@@ -24,6 +24,8 @@ export interface RenderedResource {
   inputs: Record<string, any>;
   /** Outputs the mock provider computed (image ids, generated passwords). */
   outputs: Record<string, any>;
+  /** Resource options that change how Pulumi replaces or deletes the resource. */
+  options: { deleteBeforeReplace: boolean; retainOnDelete: boolean };
 }
 
 export interface RenderedContainer {
@@ -116,7 +118,7 @@ export async function renderStack(
   pulumi.runtime.setAllConfig(values, secretKeys);
   await pulumi.runtime.setMocks(recorder, "infra", stack, false);
   const hostConfig = loadStackConfig((keyPath) => encryptedPaths.has(keyPath));
-  const outputs = await resolve(defineHost(stack, hostConfig));
+  const outputs = await resolve(defineHost(stack, hostConfig, [recorder.observeOptions]));
   await waitForRegistrations();
   return recorder.result(hostConfig, outputs);
 }
