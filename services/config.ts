@@ -5,6 +5,7 @@ import { email, hostname } from "./settings";
 import { ProxySettings } from "./proxy";
 import { serviceSchemas } from "./registry";
 import { HostProvisioningSettings, provisioningProblem } from "../hosts/settings";
+import { smtpProblems } from "./smtp-client";
 import { ASSO_TENANT_ID, quota, tenantAddresses } from "./tenants";
 
 /** Every key of a stack file lives under this namespace: `infra:domain`, `infra:services`, ... */
@@ -70,6 +71,7 @@ export const StackSettings = z
     }
     const provisioning = provisioningProblem(stack);
     if (provisioning) ctx.addIssue({ code: "custom", path: ["provisioning"], message: provisioning });
+    smtpProblems(stack).forEach(({ path, message }) => ctx.addIssue({ code: "custom", path, message }));
   });
 
 export type StackConfig = z.output<typeof StackSettings>;

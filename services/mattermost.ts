@@ -50,8 +50,10 @@ export class Mattermost extends pulumi.ComponentResource {
   readonly urls: string[];
 
   constructor(name: string, args: { host: Host; settings: MattermostConfig }, opts?: pulumi.ComponentResourceOptions) {
-    super("infra:service:Mattermost", name, {}, opts);
     const { host, settings } = args;
+    // Settings the schema cannot check alone (they depend on what else runs here): before any resource.
+    const smtp = smtpClient(host, "mattermost", settings.smtp);
+    super("infra:service:Mattermost", name, {}, opts);
     const siteHost = settings.hostname ?? host.subdomain("chat");
     const siteUrl = `https://${siteHost}`;
 
@@ -69,7 +71,6 @@ export class Mattermost extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const smtp = smtpClient(host, "mattermost", settings.smtp);
 
     serviceContainer(
       host,

@@ -9,7 +9,7 @@ import { occJob, OCC_SCRIPT, type LdapLoginSettings, type OfficeSettings } from 
 import { Postgres } from "./postgres";
 import { Redis } from "./redis";
 import { email, imageRef, memoryMb, secretSetting } from "./settings";
-import { configError, smtpClient, SmtpSettings, type SmtpClient } from "./smtp-client";
+import { smtpClient, SmtpSettings, type SmtpClient } from "./smtp-client";
 import { ASSO_TENANT_ID, nextcloudContainerName, quota } from "./tenants";
 
 export const DEFAULT_IMAGE = "nextcloud:30.0.4-apache";
@@ -84,11 +84,12 @@ export class Nextcloud extends pulumi.ComponentResource {
   readonly urls: string[];
 
   constructor(name: string, args: { host: Host; settings: NextcloudConfig }, opts?: pulumi.ComponentResourceOptions) {
-    super("infra:service:Nextcloud", name, {}, opts);
     const { host, settings } = args;
-    const image = host.upstreamImage("nextcloud", settings.image, this);
+    // Settings the schema cannot check alone (they depend on what else runs here): before any resource.
     const smtp = smtpClient(host, "nextcloud", settings.smtp);
     const tenants = nextcloudTenants(host, settings);
+    super("infra:service:Nextcloud", name, {}, opts);
+    const image = host.upstreamImage("nextcloud", settings.image, this);
     for (const tenant of tenants) {
       new NextcloudTenant(nextcloudContainerName(tenant.id), { host, settings, tenant, image, smtp }, { parent: this });
     }
@@ -135,9 +136,8 @@ function ldapLogin(host: Host, settings: NextcloudConfig): NonNullable<Tenant["l
   }
   const password = settings.ldap?.password ?? settings.smtp.password;
   if (password === undefined) {
-    throw configError(
-      "services.nextcloud.ldap.password: required when the directory does not run on this host (or set services.nextcloud.smtp.password: the same account)",
-    );
+    // Unreachable from a valid stack: smtp.password is required on such a host (smtpProblems).
+    throw new Error("services.nextcloud.ldap.password: required when the directory does not run on this host");
   }
   const url = new URL(settings.ldap?.url ?? `ldaps://${host.subdomain("ldap")}`);
   const baseDn = host.config.domain

@@ -1,6 +1,7 @@
 import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import type { StackConfig } from "./config";
 import type { Host } from "./host";
 import { hostname, secretSetting } from "./settings";
 
@@ -38,9 +39,8 @@ export function smtpClient(host: Host, service: string, settings: SmtpConfig): S
   const account = host.directory?.serviceAccount(service);
   const password = account?.password ?? settings.password;
   if (password === undefined) {
-    throw configError(
-      `services.${service}.smtp.password: required when the directory does not run on this host (pulumi config set --secret --path 'services.${service}.smtp.password' ...)`,
-    );
+    // Reported with its key path by the config loader (smtpProblems) before any resource is registered.
+    throw new Error(`services.${service}.smtp.password: ${MISSING_PASSWORD}`);
   }
   return {
     host: host.mail?.submissionHost ?? settings.host ?? host.subdomain("mail"),
@@ -51,11 +51,20 @@ export function smtpClient(host: Host, service: string, settings: SmtpConfig): S
   };
 }
 
+
+const MISSING_PASSWORD = "required when the directory does not run on this host (pulumi config set --secret --path ...)";
+
+/** Services that send mail as their own directory account. */
+const MAIL_SENDERS = ["mattermost", "nextcloud"] as const;
+
 /**
- * A ConfigError for a setting that is only known to be missing when the host is built.
- * config.ts imports the registry, which imports the services: load it when thrown, not at import.
+ * What the settings schema alone cannot check: a mail sender on a host without the directory needs its
+ * account's password in the stack file. Called by the config loader, so the run stops before any resource.
  */
-export function configError(problem: string): Error {
-  const { ConfigError } = require("./config") as typeof import("./config");
-  return new ConfigError([problem]);
+export function smtpProblems(stack: StackConfig): { path: string[]; message: string }[] {
+  if (stack.services.ldap !== undefined) return [];
+  return MAIL_SENDERS.filter((service) => {
+    const settings = stack.services[service];
+    return settings !== undefined && settings.smtp.password === undefined;
+  }).map((service) => ({ path: ["services", service, "smtp", "password"], message: MISSING_PASSWORD }));
 }
