@@ -40,6 +40,8 @@ export interface TestHost {
   exec(cmd: string[], options?: { input?: string; user?: string }): Promise<ExecResult>;
   /** Run `command` over SSH as `user` with the private key /keys/<key> (inside the test host, to localhost). */
   ssh(user: string, key: string, command: string): Promise<ExecResult>;
+  /** Run the rendered setup script again, with the steps that apply in a container. */
+  setup(): Promise<ExecResult>;
   /** Make an ed25519 key pair /keys/<name>; returns the public key line. */
   newKey(name: string): Promise<string>;
   logs(): Promise<string>;
@@ -100,6 +102,7 @@ function testHost(name: string, files: HostFile[]): TestHost {
         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
         `${user}@localhost`, command,
       ]),
+    setup: () => exec(["sh", "/staging/setup.sh", "/staging", ...CONTAINER_STEPS]),
     newKey: async (key) => {
       await execOk({ exec }, ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", key, "-f", `/keys/${key}`]);
       return (await execOk({ exec }, ["cat", `/keys/${key}.pub`])).trim();
@@ -142,6 +145,21 @@ export interface Person {
 /** GeneralizedTime as the directory stores it: 20261128000000Z. */
 export function generalizedTime(date: Date): string {
   return date.toISOString().replace(/[-:T]/g, "").replace(/\.\d{3}Z$/, "Z");
+}
+
+/**
+ * Load a rendered nftables.conf twice in a throw-away container of its own (own network namespace,
+ * NET_ADMIN only there) and return `nft list ruleset`: what the host's firewall would hold.
+ */
+export async function loadFirewall(nftablesConf: string): Promise<ExecResult> {
+  await buildTestHostImage();
+  return docker(
+    [
+      "run", "--rm", "-i", "--network", "none", "--cap-drop", "ALL", "--cap-add", "NET_ADMIN", IMAGE,
+      "sh", "-c", "cat > /tmp/nftables.conf && nft -f /tmp/nftables.conf && nft -f /tmp/nftables.conf && nft list ruleset",
+    ],
+    { input: nftablesConf },
+  );
 }
 
 /** The directory's certificate (self-signed on local): the test host trusts it as the directory's CA. */

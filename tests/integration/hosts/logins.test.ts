@@ -106,6 +106,31 @@ describe.runIf(dockerAvailable())("logins on a provisioned host", () => {
 
   describe("before the daily expire job", () => scenarios("before expire"));
 
+  it("changes nothing when the setup script runs a second time, and logins still work", async () => {
+    const installed = host.files.filter((f) => f.target).map((f) => f.target as string);
+    const watched = [...installed, "/etc/nsswitch.conf", "/etc/pam.d/common-auth", "/etc/pam.d/common-session", "/etc/passwd", "/etc/group"];
+    const state = async () => (await host.exec(["sha256sum", ...watched])).stdout;
+    const before = await state();
+    const second = await host.setup();
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(await state()).toBe(before);
+    expect((await loginGroups(tess.uid)).ok).toBe(true);
+  });
+
+  it("installs the files with the content rendered for the host (what the plan's hashes name)", async () => {
+    for (const file of host.files.filter((f) => f.target)) {
+      const installed = await host.exec(["cat", file.target as string]);
+      expect(installed.stdout, file.target as string).toBe(file.content);
+    }
+  });
+
+  it("installs an apt configuration that apt reads: daily lists refresh and security upgrades", async () => {
+    const dump = await host.exec(["apt-config", "dump"]);
+    expect(dump.exitCode, dump.stderr).toBe(0);
+    expect(dump.stdout).toContain('APT::Periodic::Unattended-Upgrade "1";');
+    expect(dump.stdout).toContain('Unattended-Upgrade::Origins-Pattern:: "origin=Debian,codename=${distro_codename}-security,label=Debian-Security";');
+  });
+
   describe("after the directory's expire job locked the ended accesses", () => {
     beforeAll(async () => {
       // The directory's own expire tool (ldap/image/bin/ldap-expire, the rule of `members expire`).
