@@ -51,7 +51,12 @@ export const MAIL_PORTS: Record<string, number> = { smtp: 25, submissions: 465, 
 export interface FirewallPort {
   port: number;
   purpose: string;
+  /** Source addresses allowed; anyone when absent. */
+  from?: string[];
 }
+
+/** The published LDAPS port of the directory (ldap/component.ts `publishLdaps`). */
+export const LDAPS_PORT = 636;
 
 /** Everything the templates depend on: a host's files change when, and only when, this changes. */
 export interface HostRenderInput {
@@ -86,9 +91,17 @@ export function baseDnOf(domain: string): string {
 }
 
 /** The ports a host opens: SSH (on the port of the stack's ssh:// URL), HTTP(S), and the mail ports where mail runs. */
-export function firewallPorts(config: Pick<StackConfig, "docker" | "services">): FirewallPort[] {
+export function firewallPorts(config: Pick<StackConfig, "docker" | "services" | "provisioning">): FirewallPort[] {
   const ssh = { port: sshTarget(config.docker)?.port ?? 22, purpose: "ssh" };
-  return [ssh, ...WEB_PORTS, ...mailPorts(config.services)].sort((a, b) => a.port - b.port);
+  return [ssh, ...WEB_PORTS, ...mailPorts(config.services), ...directoryPorts(config)].sort((a, b) => a.port - b.port);
+}
+
+/** LDAPS where the directory publishes it, for the listed hosts only (none listed: closed). */
+function directoryPorts(config: Pick<StackConfig, "services" | "provisioning">): FirewallPort[] {
+  const ldap = (config.services as Record<string, unknown>).ldap as { publishLdaps?: boolean } | undefined;
+  const clients = config.provisioning?.directoryClients ?? [];
+  if (!ldap?.publishLdaps || clients.length === 0) return [];
+  return [{ port: LDAPS_PORT, purpose: "ldaps (other hosts' sssd)", from: [...clients].sort() }];
 }
 
 /** The host ports the mail service publishes, read from its settings; none where mail does not run. */
@@ -124,7 +137,7 @@ export function renderHostFiles(input: HostRenderInput): HostFile[] {
     caFile: input.directoryCaCertificate ? CA_FILE : SYSTEM_CA_FILE,
     keysUser: KEYS_USER,
     localUsers: input.localUsers.join(","),
-    tcpPorts: input.firewall.map((p) => p.port).join(", "),
+    tcpRules: tcpRules(input.firewall),
     steps: SETUP_STEPS.join(" "),
     packages: PACKAGES.join(" "),
   };
@@ -163,6 +176,13 @@ export function sha256(content: string): string {
 /** Hash of all the files with their targets and modes: the setup command re-runs when it changes. */
 export function hashHostFiles(files: HostFile[]): string {
   return hashContent(Object.fromEntries(files.map((f) => [f.name, `${f.target ?? ""}\0${f.mode}\0${f.content}`])));
+}
+
+/** nftables accept rules: the ports open to anyone in one set, then one rule per source-restricted port. */
+function tcpRules(ports: FirewallPort[]): string {
+  const open = ports.filter((p) => !p.from).map((p) => p.port);
+  const restricted = ports.filter((p) => p.from).map((p) => `\t\tip saddr { ${p.from?.join(", ")} } tcp dport ${p.port} accept`);
+  return [`\t\ttcp dport { ${open.join(", ")} } accept`, ...restricted].join("\n");
 }
 
 function readTemplate(name: string): string {

@@ -21,6 +21,11 @@ export const HostProvisioningSettings = z.strictObject({
     .optional(),
   /** Password of the hosts' read-only directory account `cn=hosts,ou=services,<base>`. */
   bindPassword: secretSetting(),
+  /**
+   * Where this host publishes the directory (services.ldap.publishLdaps): the addresses of the other
+   * hosts whose sssd may connect to LDAPS (636). Nobody else can. Default: none (port closed).
+   */
+  directoryClients: z.array(z.ipv4({ error: "expected an IPv4 address such as 203.0.113.11" })).default([]),
   /** Private key (OpenSSH PEM) Pulumi connects with; the SSH agent is used when omitted. */
   privateKey: secretSetting().optional(),
   /**

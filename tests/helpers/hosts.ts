@@ -162,6 +162,62 @@ export async function loadFirewall(nftablesConf: string): Promise<ExecResult> {
   );
 }
 
+/**
+ * Which TCP ports of a firewalled host a neighbour can open. The host (own network namespace, NET_ADMIN
+ * there only) loads the rendered ruleset, runs sshd on `listen` ports, and stands in for Docker's port
+ * publishing with NAT redirects (published port -> sshd port) at Docker's priority. A second container on
+ * the same network then tries each port with ssh-keyscan.
+ */
+export async function probeFirewall(
+  /** The ruleset to load, given the subnet of the network the neighbour is on. */
+  nftablesConf: (neighbourSubnet: string) => string,
+  options: { listen: number[]; published: Record<number, number>; probe: number[] },
+): Promise<Record<number, "open" | "closed">> {
+  await buildTestHostImage();
+  const id = Math.random().toString(16).slice(2, 8);
+  const network = `fw${id}`;
+  const target = `fw${id}-host`;
+  const redirects = Object.entries(options.published)
+    .map(([from, to]) => `nft add rule ip dockerlike prerouting tcp dport ${from} redirect to :${to}`)
+    .join(" && ");
+  await dockerOk(["network", "create", network]);
+  const subnet = (await dockerOk(["network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", network])).trim();
+  const script = [
+    'printf "%s" "$RULESET" > /tmp/nftables.conf',
+    "nft -f /tmp/nftables.conf",
+    "nft add table ip dockerlike",
+    "nft add chain ip dockerlike prerouting '{ type nat hook prerouting priority dstnat; }'",
+    redirects || "true",
+    `exec /usr/sbin/sshd -D -e ${options.listen.map((p) => `-p ${p}`).join(" ")}`,
+  ].join(" && ");
+  try {
+    await dockerOk([
+      "run", "-d", "--name", target, "--network", network, "--env", `RULESET=${nftablesConf(subnet)}`,
+      "--cap-drop", "ALL", "--cap-add", "NET_ADMIN", "--cap-add", "SYS_CHROOT", "--cap-add", "SETUID", "--cap-add", "SETGID",
+      IMAGE, "sh", "-c", script,
+    ]);
+    const probe = options.probe
+      .map((p) => `if ssh-keyscan -T 3 -p ${p} ${target} 2>/dev/null | grep -q ssh-; then echo "${p} open"; else echo "${p} closed"; fi`)
+      .join("; ");
+    // Wait for sshd on the first listening port (always allowed in these scenarios), then probe.
+    const wait = `for i in $(seq 50); do ssh-keyscan -T 1 -p ${options.listen[0]} ${target} 2>/dev/null | grep -q ssh- && break; sleep 0.2; done`;
+    const result = await dockerOk(["run", "--rm", "--network", network, "--cap-drop", "ALL", IMAGE, "sh", "-c", `${wait}; ${probe}`]);
+    return Object.fromEntries(
+      result
+        .trim()
+        .split("\n")
+        .map((line) => line.split(" "))
+        .map(([port, state]) => [Number(port), state as "open" | "closed"]),
+    );
+  } catch (error) {
+    const logs = await docker(["logs", target]);
+    throw new Error(`${(error as Error).message}\nfirewalled host logs:\n${logs.stdout}${logs.stderr}`);
+  } finally {
+    await docker(["rm", "-f", target]);
+    await docker(["network", "rm", network]);
+  }
+}
+
 /** The directory's certificate (self-signed on local): the test host trusts it as the directory's CA. */
 export async function directoryCertificate(stack: RunningStack): Promise<string> {
   const cert = await stack.exec("ldap", ["cat", "/etc/ldap/tls/tls.crt"]);

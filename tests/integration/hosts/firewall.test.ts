@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { renderHostFiles } from "../../../hosts/render";
 import { dockerAvailable } from "../../helpers/docker";
-import { loadFirewall } from "../../helpers/hosts";
+import { loadFirewall, probeFirewall } from "../../helpers/hosts";
 
 /** The rendered nftables.conf loaded by nft itself, in a container's own network namespace. */
 describe.runIf(dockerAvailable())("host firewall", () => {
@@ -25,5 +25,32 @@ describe.runIf(dockerAvailable())("host firewall", () => {
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout.match(/table inet infra_host/g)).toHaveLength(1);
     expect(result.stdout.match(/tcp dport/g)).toHaveLength(1);
+  });
+
+  it("lets a neighbour reach only the allowed ports, including ports Docker publishes (DNAT)", async () => {
+    // sshd listens on 22 (allowed) and 2222 (not); 443 (allowed) and 8443 (not) are "published" to sshd's 22.
+    const reachable = await probeFirewall(() => nftablesConf([22, 80, 443]), {
+      listen: [22, 2222],
+      published: { 443: 22, 8443: 22 },
+      probe: [22, 2222, 443, 8443],
+    });
+    expect(reachable).toEqual({ 22: "open", 2222: "closed", 443: "open", 8443: "closed" });
+  });
+
+  it("opens a source-restricted port to the listed addresses only", async () => {
+    const conf = (from: string) =>
+      renderHostFiles({
+        baseDn: "dc=asso,dc=localhost",
+        directoryUrl: "ldaps://ldap:636",
+        localUsers: ["deploy"],
+        firewall: [
+          { port: 22, purpose: "ssh" },
+          { port: 636, purpose: "ldaps", from: [from] },
+        ],
+      }).find((f) => f.name === "nftables.conf")?.content as string;
+    const probe = { listen: [22, 636], published: {}, probe: [636] };
+    // The neighbour's network listed: it gets in; another address listed: it does not.
+    expect(await probeFirewall((subnet) => conf(subnet), probe)).toEqual({ 636: "open" });
+    expect(await probeFirewall(() => conf("192.0.2.10"), probe)).toEqual({ 636: "closed" });
   });
 });

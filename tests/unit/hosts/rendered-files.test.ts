@@ -98,6 +98,8 @@ describe("rendered host files", () => {
     const nft = fileOf("nftables.conf").content;
     expect(nft).toContain("tcp dport { 22, 80, 443 } accept");
     expect(nft).toContain("policy drop;");
+    // Docker's published ports (DNAT) are checked before Docker rewrites them.
+    expect(nft).toContain("type filter hook prerouting priority mangle; policy accept;");
     expect(settings(nft).filter((line) => line.startsWith("flush"))).toEqual([]);
   });
 
@@ -118,7 +120,8 @@ describe("rendered host files", () => {
 });
 
 describe("firewall ports from the stack", () => {
-  const stack = (docker: string, services: Record<string, unknown>) => ({ docker, services }) as unknown as Pick<StackConfig, "docker" | "services">;
+  const stack = (docker: string, services: Record<string, unknown>, directoryClients?: string[]) =>
+    ({ docker, services, provisioning: directoryClients && { directoryClients } }) as unknown as Pick<StackConfig, "docker" | "services" | "provisioning">;
 
   it("opens SSH on the port of the stack's ssh:// address, and HTTP(S)", () => {
     expect(firewallPorts(stack("ssh://deploy@host.example.org:2222", { proxy: {} })).map((p) => p.port)).toEqual([80, 443, 2222]);
@@ -129,6 +132,22 @@ describe("firewall ports from the stack", () => {
     const opened = firewallPorts(stack("ssh://deploy@host.example.org", { proxy: {}, mail: { ports: { ...ports, imaps: 9993 } } }));
     expect(opened).toContainEqual({ port: 9993, purpose: "imaps" });
     expect(opened.map((p) => p.port)).not.toContain(993);
+  });
+
+  it("opens the published LDAPS port to the listed hosts only, and not at all when none is listed", () => {
+    const ldap = { publishLdaps: true };
+    expect(firewallPorts(stack("ssh://deploy@pica02.example.org", { proxy: {}, ldap }, ["203.0.113.11"]))).toContainEqual({
+      port: 636,
+      purpose: "ldaps (other hosts' sssd)",
+      from: ["203.0.113.11"],
+    });
+    expect(firewallPorts(stack("ssh://deploy@pica02.example.org", { proxy: {}, ldap }, [])).map((p) => p.port)).not.toContain(636);
+    expect(firewallPorts(stack("ssh://deploy@pica02.example.org", { proxy: {}, ldap: {} }, ["203.0.113.11"])).map((p) => p.port)).not.toContain(636);
+  });
+
+  it("renders a source-restricted port as its own rule, apart from the ports open to anyone", () => {
+    const nft = fileOf("nftables.conf", renderHostFiles({ ...input, firewall: [...input.firewall, { port: 636, purpose: "ldaps", from: ["203.0.113.11"] }] })).content;
+    expect(settings(nft)).toEqual(expect.arrayContaining(["tcp dport { 22, 80, 443 } accept", "ip saddr { 203.0.113.11 } tcp dport 636 accept"]));
   });
 
   it("opens the mail ports only on the host that runs mail", () => {
