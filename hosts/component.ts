@@ -2,48 +2,11 @@ import { createHash } from "node:crypto";
 import { remote, type types } from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../services/config";
-import {
-  ACCESS_GROUPS,
-  PACKAGES,
-  STAGING_FOLDER,
-  hashHostFiles,
-  hostRenderInput,
-  renderHostFiles,
-  sha256,
-  type FirewallPort,
-  type HostFile,
-} from "./render";
-import { sshTarget, type HostProvisioningConfig } from "./settings";
+import { hashHostFiles, hostRenderInput, renderHostFiles, sha256, type HostFile } from "./render";
+import type { HostProvisioningConfig } from "./settings";
+import { provisioningSummary, requireSshTarget, stagingDir, type ProvisioningSummary } from "./summary";
 
-/** What `npm run plan` prints for a remote host, and what the stack exports as `provisioning`. */
-export interface ProvisioningSummary {
-  /** user@host:port Pulumi connects to. */
-  ssh: string;
-  /** Folder (in the connection user's home) the files are copied to before setup.sh installs them. */
-  stagingDir: string;
-  directory: { url: string; bindDn: string };
-  packages: string[];
-  /** Each file with where it is installed and the SHA-256 of its content (compare with `sha256sum`). */
-  files: { name: string; target: string | null; mode: string; sha256: string }[];
-  firewall: FirewallPort[];
-  /** Directory groups that give access, and what they give. */
-  groups: { group: string; access: string }[];
-}
-
-/** The summary of a remote stack's provisioning: a pure function of its config (no resources). */
-export function provisioningSummary(config: StackConfig, settings: HostProvisioningConfig): ProvisioningSummary {
-  const target = requireSshTarget(config);
-  const input = hostRenderInput(config, settings);
-  return {
-    ssh: `${target.user}@${target.host}:${target.port}`,
-    stagingDir: stagingDir(target.user),
-    directory: { url: input.directoryUrl, bindDn: `cn=hosts,ou=services,${input.baseDn}` },
-    packages: [...PACKAGES, "docker.io"],
-    files: renderHostFiles(input).map((f) => ({ name: f.name, target: f.target, mode: f.mode, sha256: sha256(f.content) })),
-    firewall: input.firewall,
-    groups: Object.entries(ACCESS_GROUPS).map(([group, access]) => ({ group, access })),
-  };
-}
+export type { ProvisioningSummary };
 
 export interface HostProvisioningArgs {
   /** The stack's validated config; its `docker` URL must be ssh://user@host[:port]. */
@@ -127,14 +90,4 @@ function copyFile(
     },
     { parent },
   );
-}
-
-function stagingDir(user: string): string {
-  return user === "root" ? `/root/${STAGING_FOLDER}` : `/home/${user}/${STAGING_FOLDER}`;
-}
-
-function requireSshTarget(config: StackConfig) {
-  const target = sshTarget(config.docker);
-  if (!target) throw new Error(`HostProvisioning needs an ssh:// docker host; got ${config.docker}`);
-  return target;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../../services/config";
 import { readStackFile, renderStack, type RenderedResource, type RenderedStack } from "../../../stacks/render";
-import { provisioningSummary } from "../../../hosts/component";
+import { provisioningLines, provisioningSummary } from "../../../hosts/summary";
 import { sha256 } from "../../../hosts/render";
 
 const COPY = "command:remote:CopyToRemote";
@@ -129,6 +129,19 @@ describe.each(["pica01", "pica02"])("provisioning of %s", (stack) => {
     expect(summary.groups.map((g) => g.group)).toEqual(["tech", "admins"]);
     expect(summary.files.find((f) => f.name === "sssd.conf")).toMatchObject({ target: "/etc/sssd/sssd.conf", mode: "0600" });
     expect(summary.packages).toContain("docker.io");
+  });
+});
+
+describe("provisioning in the plan", () => {
+  it("prints pica02's files with their hashes, its firewall with LDAPS for pica01 only, and the groups", async () => {
+    const summary = await provisioningOf("pica02");
+    const lines = provisioningLines(summary);
+    expect(lines[0]).toBe("Host provisioning over SSH (deploy@pica02.picasoft.example.org:22), directory ldaps://ldap.picasoft.example.org:636:");
+    const sssd = summary.files.find((f) => f.name === "sssd.conf");
+    expect(lines).toContain(`    ${sssd?.sha256.slice(0, 12)}  0600  /etc/sssd/sssd.conf`);
+    expect(lines).toContain("    636  ldaps (other hosts' sssd) from 203.0.113.11");
+    expect(lines).toContain("    25  smtp");
+    expect(lines.some((line) => line.startsWith("    admins: "))).toBe(true);
   });
 });
 
