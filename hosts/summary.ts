@@ -45,10 +45,12 @@ export function provisioningLines(summary: ProvisioningSummary): string[] {
   ];
 }
 
+/** Where the files are copied: a folder in the connection user's home, which that user can write. */
 export function stagingDir(user: string): string {
   return user === "root" ? `/root/${STAGING_FOLDER}` : `/home/${user}/${STAGING_FOLDER}`;
 }
 
+/** The SSH target of a remote stack; a local stack here is a bug in the caller (config.ts rejects it). */
 export function requireSshTarget(config: StackConfig): SshTarget {
   const target = sshTarget(config.docker);
   if (!target) throw new Error(`HostProvisioning needs an ssh:// docker host; got ${config.docker}`);
