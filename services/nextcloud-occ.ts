@@ -31,6 +31,8 @@ export interface LdapLoginSettings {
 }
 
 export interface OccSettings {
+  /** Host names Nextcloud answers to: the public one, and the edge-network name Collabora calls back on. */
+  trustedDomains: string[];
   adminUser: string;
   adminEmail: string;
   defaultQuota: string;
@@ -47,6 +49,12 @@ export const OCC_SCRIPT = `set -eu
 occ() { php /var/www/html/occ --no-interaction "$@"; }
 until occ status --output=json 2>/dev/null | grep -q '"installed":true'; do
   echo "waiting for Nextcloud to be installed"; sleep 10
+done
+# The image applies NEXTCLOUD_TRUSTED_DOMAINS at installation only; this keeps the list in step afterwards.
+i=0
+for domain in $OCC_TRUSTED_DOMAINS; do
+  occ config:system:set trusted_domains "$i" --value="$domain"
+  i=$((i + 1))
 done
 occ config:app:set files default_quota --value="$OCC_DEFAULT_QUOTA"
 occ user:setting "$OCC_ADMIN_USER" settings email "$OCC_ADMIN_EMAIL"
@@ -94,6 +102,7 @@ export interface OccJob {
 /** The job's environment, derived only from the settings, and the hash that names it. */
 export function occJob(settings: OccSettings): OccJob {
   const env: Record<string, string> = {
+    OCC_TRUSTED_DOMAINS: settings.trustedDomains.join(" "),
     OCC_ADMIN_USER: settings.adminUser,
     OCC_ADMIN_EMAIL: settings.adminEmail,
     OCC_DEFAULT_QUOTA: settings.defaultQuota,

@@ -177,6 +177,9 @@ class NextcloudTenant extends pulumi.ComponentResource {
     const redis = new Redis(`${name}-redis`, { host, service, network, memoryMb: settings.redis.memoryMb }, { parent: this });
     const adminPassword = host.password(`${name}-admin`, this);
 
+    const office = officeSettings(host, tenant, settings.edgeSubnets.join(","));
+    // Collabora calls the tenant back by its container name on the edge network (see services/collabora.ts).
+    const trustedDomains = office ? [tenant.domain, nextcloudContainerName(tenant.id)] : [tenant.domain];
     const [mailLocal, mailDomain] = smtp.username.split("@");
     const edgeSubnets = settings.edgeSubnets.join(" ");
     // What every container of the tenant needs at run time: the image's config/*.config.php read these.
@@ -234,7 +237,7 @@ class NextcloudTenant extends pulumi.ComponentResource {
           NEXTCLOUD_ADMIN_USER: ADMIN_USER,
           NEXTCLOUD_ADMIN_PASSWORD: adminPassword,
           NEXTCLOUD_DATA_DIR: DATA_DIR,
-          NEXTCLOUD_TRUSTED_DOMAINS: tenant.domain,
+          NEXTCLOUD_TRUSTED_DOMAINS: trustedDomains.join(" "),
           // Apache would otherwise replace the client address with X-Real-IP itself; Nextcloud does it
           // from TRUSTED_PROXIES instead.
           APACHE_DISABLE_REWRITE_IP: "1",
@@ -272,10 +275,11 @@ class NextcloudTenant extends pulumi.ComponentResource {
     );
 
     const job = occJob({
+      trustedDomains,
       adminUser: ADMIN_USER,
       adminEmail: tenant.adminEmail,
       defaultQuota: tenant.defaultQuota,
-      office: officeSettings(host, tenant, settings.edgeSubnets.join(",")),
+      office,
       ldap: tenant.ldap,
     });
     serviceContainer(

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { OCC_SCRIPT, occJob, type OccSettings } from "../../../services/nextcloud-occ";
 
 const SETTINGS: OccSettings = {
+  trustedDomains: ["cloud.partner.example.org", "nextcloud-partner"],
   adminUser: "admin",
   adminEmail: "admin@partner.example.org",
   defaultQuota: "5 GB",
@@ -64,6 +65,8 @@ exit 0
     expect(result.status).toBe(0);
     expect(calls()).toEqual(
       expect.arrayContaining([
+        "config:system:set trusted_domains 0 --value=cloud.partner.example.org",
+        "config:system:set trusted_domains 1 --value=nextcloud-partner",
         "config:app:set files default_quota --value=5 GB",
         "user:setting admin settings email admin@partner.example.org",
         "app:install richdocuments",
@@ -94,7 +97,7 @@ exit 0
   });
 
   it("leaves Collabora and LDAP alone for a tenant without them", () => {
-    expect(run({ adminUser: "admin", adminEmail: "a@example.org", defaultQuota: "none" }).status).toBe(0);
+    expect(run({ trustedDomains: ["cloud.example.org"], adminUser: "admin", adminEmail: "a@example.org", defaultQuota: "none" }).status).toBe(0);
     expect(calls().filter((call) => /richdocuments|ldap/.test(call))).toEqual([]);
   });
 });

@@ -53,7 +53,7 @@ describe("web services as rendered for pica01", () => {
       ["transition", "cloud.compiegne-en-transition.example.org"],
     ]) {
       expect(container(`nextcloud-${tenant}`).env).toMatchObject({
-        NEXTCLOUD_TRUSTED_DOMAINS: domain,
+        NEXTCLOUD_TRUSTED_DOMAINS: `${domain} nextcloud-${tenant}`,
         OVERWRITEHOST: domain,
         OVERWRITEPROTOCOL: "https",
         OVERWRITECLIURL: `https://${domain}`,
@@ -95,6 +95,7 @@ describe("web services as rendered for pica01", () => {
       OCC_PUBLIC_WOPI_URL: "https://office.picasoft.example.org",
       OCC_WOPI_CALLBACK_URL: "http://nextcloud-transition",
       OCC_WOPI_ALLOWLIST: "172.16.0.0/12,192.168.0.0/16",
+      OCC_TRUSTED_DOMAINS: "cloud.compiegne-en-transition.example.org nextcloud-transition",
     });
     // A partner's instance never logs in against the association's directory.
     expect(Object.keys(job.env).filter((key) => key.startsWith("OCC_LDAP_"))).toEqual([]);
