@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../../services/config";
 import { readStackFile, renderStack, type RenderedResource, type RenderedStack } from "../../../stacks/render";
 import { provisioningLines, provisioningSummary } from "../../../hosts/summary";
@@ -39,8 +39,13 @@ const FIREWALL: Record<string, number[]> = {
 };
 
 describe.each(["pica01", "pica02"])("provisioning of %s", (stack) => {
+  // The stack as its file says, rendered once; each test that changes the config renders its own.
+  let baseline: RenderedStack;
+  beforeAll(async () => {
+    baseline = await renderStack(stack);
+  });
   it("copies every rendered file to the staging folder of the connection user, over the stack's ssh:// address", async () => {
-    const rendered = await renderStack(stack);
+    const rendered = baseline;
     const copies = rendered.resources.filter((r) => r.type === COPY);
     expect(copies.map((c) => c.inputs.remotePath).sort()).toEqual(
       [
@@ -64,7 +69,7 @@ describe.each(["pica01", "pica02"])("provisioning of %s", (stack) => {
   });
 
   it("runs the setup script, then installs the bind password from stdin as a secret", async () => {
-    const rendered = await renderStack(stack);
+    const rendered = baseline;
     const commands = rendered.resources.filter((r) => r.type === COMMAND);
     expect(commands.map((c) => [c.name, c.inputs.create])).toEqual([
       ["host-setup", "sudo -n sh /home/deploy/infra-host/setup.sh /home/deploy/infra-host"],
@@ -77,8 +82,8 @@ describe.each(["pica01", "pica02"])("provisioning of %s", (stack) => {
   });
 
   it("gives each copy the SHA-256 of its file as trigger, the same as the plan's summary", async () => {
-    const rendered = await renderStack(stack);
-    const summary = (await provisioningOf(stack)).files;
+    const rendered = baseline;
+    const summary = summaryOf(baseline).files;
     for (const file of summary) {
       const copy = rendered.resources.find((r) => r.name === `host-file-${file.name}`);
       expect(copy?.inputs.triggers).toEqual([file.sha256]);
@@ -86,17 +91,17 @@ describe.each(["pica01", "pica02"])("provisioning of %s", (stack) => {
   });
 
   it("renders the same triggers twice from the same config (a second `pulumi up` does nothing)", async () => {
-    expect(changedTriggers(await renderStack(stack), await renderStack(stack))).toEqual([]);
+    expect(changedTriggers(baseline, await renderStack(stack))).toEqual([]);
   });
 
   it("keeps every trigger when a setting that no host file uses changes", async () => {
-    const before = await renderStack(stack);
+    const before = baseline;
     const after = await renderStack(stack, stackWith(stack, (c) => (c["infra:memoryBudgetMb"] += 1024)));
     expect(changedTriggers(before, after)).toEqual([]);
   });
 
   it("re-copies the files that name the directory, and re-runs the setup, when the directory URL changes", async () => {
-    const before = await renderStack(stack);
+    const before = baseline;
     const after = await renderStack(
       stack,
       stackWith(stack, (c) => (c["infra:provisioning"].directoryUrl = "ldaps://directory.picasoft.example.org:636")),
@@ -105,24 +110,44 @@ describe.each(["pica01", "pica02"])("provisioning of %s", (stack) => {
   });
 
   it("re-copies the firewall and re-runs the setup when the SSH port changes, and connects on the new port", async () => {
-    const before = await renderStack(stack);
+    const before = baseline;
     const after = await renderStack(stack, stackWith(stack, (c) => (c["infra:docker"] += ":2222")));
     expect(changedTriggers(before, after)).toEqual(["host-file-nftables.conf", "host-setup"]);
     expect(remoteResources(after).every((r) => r.inputs.connection.port === 2222)).toBe(true);
   });
 
-  it("ships the directory's CA certificate when one is set, and points sssd at it", async () => {
-    const before = await renderStack(stack);
+  // Triggers change when, and only when, a rendered file changes: each copy with its own file, the setup
+  // with any file. The files that change are computed from the summary's hashes, independently.
+  it.each<[string, (c: Record<string, any>) => void]>([
+    ["the memory budget", (c) => (c["infra:memoryBudgetMb"] += 1024)],
+    ["the public address", (c) => (c["infra:publicIpv4"] = "198.51.100.20")],
+    ["the directory URL", (c) => (c["infra:provisioning"].directoryUrl = "ldaps://directory.picasoft.example.org")],
+    ["the SSH port", (c) => (c["infra:docker"] += ":2222")],
+    ["the SSH user", (c) => (c["infra:docker"] = c["infra:docker"].replace("deploy@", "admin@"))],
+    ["the directory clients", (c) => (c["infra:provisioning"].directoryClients = ["198.51.100.30"])],
+    ["the host key", (c) => (c["infra:provisioning"].hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyExample")],
+  ])("re-runs exactly the copies of the files that change with %s", async (_what, change) => {
+    const after = await renderStack(stack, stackWith(stack, change));
+    const before = summaryOf(baseline).files;
+    const changedFiles = summaryOf(after)
+      .files.filter((f) => before.find((b) => b.name === f.name)?.sha256 !== f.sha256)
+      .map((f) => `host-file-${f.name}`);
+    const expected = [...changedFiles, ...(changedFiles.length > 0 ? ["host-setup"] : [])].sort();
+    expect(changedTriggers(baseline, after)).toEqual(expected);
+  });
+
+  it("ships the directory's CA certificate when one is set", async () => {
+    const before = baseline;
     const certificate = "-----BEGIN CERTIFICATE-----\nMIIBexample\n-----END CERTIFICATE-----\n";
     const after = await renderStack(stack, stackWith(stack, (c) => (c["infra:provisioning"].directoryCaCertificate = certificate)));
     const names = Object.keys(triggersOf(after)).filter((n) => !(n in triggersOf(before)));
     expect(names).toEqual(["host-file-directory-ca.crt"]);
-    const summary = await provisioningOf(stack, stackWith(stack, (c) => (c["infra:provisioning"].directoryCaCertificate = certificate)));
+    const summary = summaryOf(after);
     expect(summary.files.find((f) => f.name === "directory-ca.crt")).toMatchObject({ target: "/etc/infra-host/directory-ca.crt", sha256: sha256(certificate) });
   });
 
   it("exports what the host is provisioned with: files and hashes, firewall ports, groups", async () => {
-    const summary = await provisioningOf(stack);
+    const summary = summaryOf(baseline);
     expect(summary.ssh).toBe(`deploy@${stack}.picasoft.example.org:22`);
     expect(summary.directory).toEqual({ url: "ldaps://ldap.picasoft.example.org:636", bindDn: "cn=hosts,ou=services,dc=picasoft,dc=example,dc=org" });
     expect(summary.firewall.map((p) => p.port)).toEqual(FIREWALL[stack]);
@@ -134,7 +159,7 @@ describe.each(["pica01", "pica02"])("provisioning of %s", (stack) => {
 
 describe("provisioning in the plan", () => {
   it("prints pica02's files with their hashes, its firewall with LDAPS for pica01 only, and the groups", async () => {
-    const summary = await provisioningOf("pica02");
+    const summary = summaryOf(await renderStack("pica02"));
     const lines = provisioningLines(summary);
     expect(lines[0]).toBe("Host provisioning over SSH (deploy@pica02.picasoft.example.org:22), directory ldaps://ldap.picasoft.example.org:636:");
     const sssd = summary.files.find((f) => f.name === "sssd.conf");
@@ -145,10 +170,9 @@ describe("provisioning in the plan", () => {
   });
 });
 
-/** The `provisioning` output of a rendered remote stack (what `npm run plan` prints). */
-async function provisioningOf(stack: string, config?: Record<string, unknown>) {
-  const rendered = await renderStack(stack, config);
-  if (!rendered.config.provisioning) throw new Error(`${stack} has no provisioning settings`);
+/** The `provisioning` summary of a rendered remote stack (what `npm run plan` prints). */
+function summaryOf(rendered: RenderedStack) {
+  if (!rendered.config.provisioning) throw new Error(`${rendered.stack} has no provisioning settings`);
   return provisioningSummary(rendered.config, rendered.config.provisioning);
 }
 
