@@ -116,6 +116,8 @@ export function serviceContainer(
       entrypoints: args.entrypoint,
       user: args.user,
       restart: args.restart ?? "unless-stopped",
+      // A one-shot job has exited after its run; that is its success, not drift to repair on refresh.
+      mustRun: args.restart !== "no",
       memory: args.memoryMb,
       memorySwap: args.memoryMb,
       privileged: false,
