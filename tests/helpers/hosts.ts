@@ -218,6 +218,41 @@ export async function probeFirewall(
   }
 }
 
+/**
+ * Run the rendered setup.sh with every step, as on a production host, in a throw-away container of the
+ * test-host image: apt-get and systemctl are stand-ins that record their calls (no systemd, no package
+ * downloads in a test), everything else is real, nft included (NET_ADMIN in its own namespace).
+ * Returns the script's result, the recorded calls, the loaded ruleset and the output of `inspect` (a shell
+ * command run afterwards, to look at the container's files).
+ */
+export async function runFullSetup(
+  files: HostFile[],
+  inspect = "true",
+): Promise<{ result: ExecResult; calls: string[]; ruleset: string; inspected: string }> {
+  await buildTestHostImage();
+  const name = `setup${Math.random().toString(16).slice(2, 8)}`;
+  const stub = (command: string) => `printf '#!/bin/sh\\necho "${command} $*" >> /tmp/calls\\n' > /usr/local/bin/${command} && chmod 755 /usr/local/bin/${command}`;
+  await dockerOk([
+    "run", "-d", "--name", name, "--network", "none", "--cap-drop", "ALL",
+    ...["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "NET_ADMIN"].flatMap((cap) => ["--cap-add", cap]),
+    "--entrypoint", "sleep", IMAGE, "infinity",
+  ]);
+  try {
+    const staging = fs.mkdtempSync(path.join(os.tmpdir(), "setup-"));
+    for (const file of files) fs.writeFileSync(path.join(staging, file.name), file.content);
+    await dockerOk(["cp", `${staging}/.`, `${name}:/staging`]);
+    fs.rmSync(staging, { recursive: true, force: true });
+    await dockerOk(["exec", name, "sh", "-c", `${stub("apt-get")} && ${stub("systemctl")}`]);
+    const result = await docker(["exec", name, "sh", "/staging/setup.sh", "/staging"]);
+    const calls = (await docker(["exec", name, "cat", "/tmp/calls"])).stdout.trim().split("\n");
+    const ruleset = (await docker(["exec", name, "nft", "list", "ruleset"])).stdout;
+    const inspected = (await docker(["exec", name, "sh", "-c", inspect])).stdout;
+    return { result, calls, ruleset, inspected };
+  } finally {
+    await docker(["rm", "-f", name]);
+  }
+}
+
 /** The directory's certificate (self-signed on local): the test host trusts it as the directory's CA. */
 export async function directoryCertificate(stack: RunningStack): Promise<string> {
   const cert = await stack.exec("ldap", ["cat", "/etc/ldap/tls/tls.crt"]);
