@@ -68,6 +68,21 @@ describe.each(["pica01", "pica02"])("provisioning of %s", (stack) => {
     }
   });
 
+  it("connects with the private key and checks the host key when the stack file sets them", async () => {
+    const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyExample";
+    const rendered = await renderStack(
+      stack,
+      stackWith(stack, (c) => {
+        c["infra:provisioning"].privateKey = { secure: "v1:ZXhhbXBsZQ==:a2V5" };
+        c["infra:provisioning"].hostKey = hostKey;
+      }),
+    );
+    for (const resource of remoteResources(rendered)) {
+      expect(resource.inputs.connection.hostKey).toBe(hostKey);
+      expect(rendered.secrets).toContain(resource.inputs.connection.privateKey);
+    }
+  });
+
   it("runs the setup script, then installs the bind password from stdin as a secret", async () => {
     const rendered = baseline;
     const commands = rendered.resources.filter((r) => r.type === COMMAND);
