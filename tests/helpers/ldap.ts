@@ -1,0 +1,121 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Attribute, Change, Client } from "ldapts";
+import type { RunningStack } from "./harness";
+
+/**
+ * What the ldap integration scenarios need to talk to the running directory from the test process:
+ * its address, the certificate it made (self-signed on local) and the credentials of the rendered stack.
+ * The certificate names the container `ldap`; tests connect by address and check that name.
+ */
+export interface Directory {
+  ip: string;
+  baseDn: string;
+  adminDn: string;
+  adminPassword: string;
+  /** PEM of the directory's certificate, and a file holding it (for the CLI's LDAP_CA_FILE). */
+  ca: string;
+  caFile: string;
+  servicePassword(service: string): string;
+  /** A client over LDAPS (default), StartTLS on 389, or plain LDAP on 389. Not bound yet. */
+  client(transport?: "ldaps" | "starttls" | "plain"): Promise<Client>;
+  /** A client bound as dn with password, over LDAPS. */
+  bound(dn: string, password: string): Promise<Client>;
+  /** The data as slapcat prints it (inside the container, through the local database). */
+  slapcat(database: 0 | 1): Promise<string>;
+  peopleDn(uid: string): string;
+}
+
+export const CERT_NAME = "ldap";
+
+export async function openDirectory(stack: RunningStack): Promise<Directory> {
+  const spec = stack.spec("ldap");
+  const ip = await stack.ip("ldap");
+  const cert = await stack.exec("ldap", ["cat", "/etc/ldap/tls/tls.crt"]);
+  if (cert.exitCode !== 0) throw new Error(`cannot read the directory certificate: ${cert.stderr}`);
+  const caFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ldap-ca-")), "tls.crt");
+  fs.writeFileSync(caFile, cert.stdout);
+  const baseDn = spec.env.LDAP_BASE_DN;
+  const tlsOptions = { ca: cert.stdout, servername: CERT_NAME };
+
+  const directory: Directory = {
+    ip,
+    baseDn,
+    adminDn: `cn=admin,${baseDn}`,
+    adminPassword: spec.env.LDAP_ADMIN_PASSWORD,
+    ca: cert.stdout,
+    caFile,
+    servicePassword: (service) => spec.env[`LDAP_SERVICE_PASSWORD_${service.toUpperCase()}`],
+    async client(transport = "ldaps") {
+      const url = transport === "ldaps" ? `ldaps://${ip}:636` : `ldap://${ip}:389`;
+      // ldapts speaks TLS from the first byte whenever tlsOptions are given: only pass them for ldaps.
+      const client = new Client({ url, ...(transport === "ldaps" ? { tlsOptions } : {}), connectTimeout: 5_000, timeout: 10_000 });
+      if (transport === "starttls") await client.startTLS(tlsOptions);
+      return client;
+    },
+    async bound(dn, password) {
+      const client = await directory.client("ldaps");
+      await client.bind(dn, password);
+      return client;
+    },
+    async slapcat(database) {
+      const result = await stack.exec("ldap", ["slapcat", "-F", "/etc/ldap/slapd.d", "-n", String(database), "-o", "ldif-wrap=no"]);
+      if (result.exitCode !== 0) throw new Error(`slapcat failed: ${result.stderr}`);
+      return result.stdout;
+    },
+    peopleDn: (uid) => `uid=${uid},ou=people,${baseDn}`,
+  };
+  return directory;
+}
+
+/** Add a physical member with a login and a password, as the admin (independent of the CLI). */
+export async function addPerson(directory: Directory, uid: string, password: string, uidNumber: number): Promise<string> {
+  const admin = await directory.bound(directory.adminDn, directory.adminPassword);
+  const dn = directory.peopleDn(uid);
+  try {
+    await admin.add(dn, {
+      objectClass: ["inetOrgPerson", "posixAccount", "shadowAccount", "ldapPublicKey", "assoMember"],
+      uid,
+      cn: `${uid} Test`,
+      sn: "Test",
+      mail: `${uid}@asso.localhost`,
+      uidNumber: String(uidNumber),
+      gidNumber: "10000",
+      homeDirectory: `/home/${uid}`,
+      loginShell: "/bin/bash",
+      assoPersonType: "physical",
+      userPassword: password,
+    });
+    await admin.modify(`cn=members,ou=groups,${directory.baseDn}`, [
+      new Change({ operation: "add", modification: new Attribute({ type: "member", values: [dn] }) }),
+    ]);
+  } finally {
+    await admin.unbind();
+  }
+  return dn;
+}
+
+/**
+ * BER of a Password Modify request (RFC 3062): SEQUENCE { [1] oldPasswd, [2] newPasswd }, for
+ * `client.exop("1.3.6.1.4.1.4203.1.11.1", ...)` as the user themself.
+ */
+export function passwordModifyValue(oldPassword: string, newPassword: string): Buffer {
+  const field = (tag: number, value: string) => tlv(tag, Buffer.from(value, "utf8"));
+  return tlv(0x30, Buffer.concat([field(0x81, oldPassword), field(0x82, newPassword)]));
+}
+
+function tlv(tag: number, value: Buffer): Buffer {
+  const length = value.length < 0x80 ? Buffer.from([value.length]) : Buffer.from([0x82, value.length >> 8, value.length & 0xff]);
+  return Buffer.concat([Buffer.from([tag]), length, value]);
+}
+
+/** Whether a promise rejects with an ldapts error of that class name (e.g. InsufficientAccessError). */
+export async function rejectsWith(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    return (error as Error).constructor.name;
+  }
+  return "resolved";
+}

@@ -1,0 +1,161 @@
+import { Attribute, Change, Client } from "ldapts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dockerAvailable } from "../../helpers/docker";
+import { startStack, type RunningStack } from "../../helpers/harness";
+import { addPerson, openDirectory, passwordModifyValue, rejectsWith, type Directory } from "../../helpers/ldap";
+
+/** Who reads and writes what in the directory (docs/contracts.md, ldap/image/config/cn-config.ldif). */
+describe.runIf(dockerAvailable())("ldap access rules", () => {
+  let stack: RunningStack;
+  let directory: Directory;
+  const alice = { uid: "alice", password: "alice-first-password" };
+  const bob = { uid: "bob", password: "bob-first-password-1" };
+
+  beforeAll(async () => {
+    stack = await startStack({ stack: "local", containers: ["ldap"] });
+    directory = await openDirectory(stack);
+    await addPerson(directory, alice.uid, alice.password, 20001);
+    await addPerson(directory, bob.uid, bob.password, 20002);
+  });
+  afterAll(async () => {
+    await stack?.teardown();
+  });
+
+  async function withClient<T>(client: Promise<Client>, use: (client: Client) => Promise<T>): Promise<T> {
+    const c = await client;
+    try {
+      return await use(c);
+    } finally {
+      await c.unbind();
+    }
+  }
+
+  /** Attributes an entry came back with (ldapts lists requested ones as [] and echoes "*"). */
+  function visibleAttributes(entry: Record<string, unknown>): string[] {
+    return Object.entries(entry)
+      .filter(([key, value]) => key !== "dn" && key !== "*" && !(Array.isArray(value) && value.length === 0))
+      .map(([key]) => key)
+      .sort();
+  }
+
+  it("shows anonymous clients the root DSE and nothing else", async () => {
+    await withClient(directory.client(), async (anonymous) => {
+      const root = await anonymous.search("", { scope: "base", attributes: ["namingContexts"] });
+      expect(root.searchEntries[0].namingContexts).toBe(directory.baseDn);
+      const under = await rejectsWith(anonymous.search(directory.baseDn, { scope: "sub", filter: "(objectClass=*)" }));
+      expect(under).toBe("NoSuchObjectError");
+      const people = await rejectsWith(anonymous.search(`ou=people,${directory.baseDn}`, { scope: "sub", filter: "(uid=*)" }));
+      expect(people).toBe("NoSuchObjectError");
+    });
+  });
+
+  it("lets a member read their own entry but not another member's", async () => {
+    await withClient(directory.bound(directory.peopleDn(alice.uid), alice.password), async (client) => {
+      const own = await client.search(directory.peopleDn(alice.uid), { scope: "base", attributes: ["mail", "uidNumber"] });
+      expect(own.searchEntries[0].mail).toBe("alice@asso.localhost");
+      const others = await client.search(directory.peopleDn(bob.uid), { scope: "base", attributes: ["mail"] }).catch((e: Error) => e.constructor.name);
+      expect(others).toBe("NoSuchObjectError");
+    });
+  });
+
+  it("never shows a password hash, not even the member's own", async () => {
+    await withClient(directory.bound(directory.peopleDn(alice.uid), alice.password), async (client) => {
+      const own = await client.search(directory.peopleDn(alice.uid), { scope: "base", attributes: ["userPassword"] });
+      expect(own.searchEntries[0].userPassword ?? []).toEqual([]);
+    });
+    await withClient(directory.bound(`cn=mail,ou=services,${directory.baseDn}`, directory.servicePassword("mail")), async (mail) => {
+      const bobEntry = await mail.search(directory.peopleDn(bob.uid), { scope: "base", attributes: ["userPassword", "mail"] });
+      expect(bobEntry.searchEntries[0].mail).toBe("bob@asso.localhost");
+      expect(bobEntry.searchEntries[0].userPassword ?? []).toEqual([]);
+    });
+  });
+
+  it("gives the mail account the mail attributes and no login details", async () => {
+    await withClient(directory.bound(`cn=mail,ou=services,${directory.baseDn}`, directory.servicePassword("mail")), async (mail) => {
+      const { searchEntries } = await mail.search(directory.peopleDn(alice.uid), { scope: "base", attributes: ["*", "memberOf"] });
+      expect(visibleAttributes(searchEntries[0])).toEqual(["cn", "mail", "memberOf", "objectClass", "uid"]);
+      const groups = await mail.search(`ou=groups,${directory.baseDn}`, { scope: "one", filter: "(mail=*)", attributes: ["mail"] });
+      expect(groups.searchEntries.map((g) => g.mail)).toEqual([`tech@asso.localhost`]);
+    });
+  });
+
+  it("gives the hosts account POSIX attributes, SSH keys and access ends", async () => {
+    await withClient(directory.bound(`cn=hosts,ou=services,${directory.baseDn}`, directory.servicePassword("hosts")), async (hosts) => {
+      const { searchEntries } = await hosts.search(`ou=people,${directory.baseDn}`, {
+        filter: "(&(objectClass=posixAccount)(uid=alice))",
+        attributes: ["uidNumber", "gidNumber", "homeDirectory", "loginShell", "mail"],
+      });
+      expect(searchEntries[0]).toMatchObject({ uidNumber: "20001", gidNumber: "10000", homeDirectory: "/home/alice" });
+      expect(searchEntries[0].mail ?? []).toEqual([]);
+      const groups = await hosts.search(`ou=groups,${directory.baseDn}`, { filter: "(cn=tech)", attributes: ["gidNumber"] });
+      expect(groups.searchEntries[0].gidNumber).toBe("10001");
+    });
+  });
+
+  it("refuses every write by a service account", async () => {
+    for (const service of ["mail", "mattermost", "nextcloud", "hosts"]) {
+      await withClient(directory.bound(`cn=${service},ou=services,${directory.baseDn}`, directory.servicePassword(service)), async (client) => {
+        const change = new Change({ operation: "replace", modification: new Attribute({ type: "mail", values: ["evil@example.org"] }) });
+        expect(await rejectsWith(client.modify(directory.peopleDn(bob.uid), [change])), service).toBe("InsufficientAccessError");
+        expect(await rejectsWith(client.modify(`cn=tech,ou=groups,${directory.baseDn}`, [change])), service).toBe("InsufficientAccessError");
+      });
+    }
+  });
+
+  it("lets a member change their own password, after which the old one fails", async () => {
+    const newPassword = "alice-second-password";
+    await withClient(directory.bound(directory.peopleDn(alice.uid), alice.password), async (client) => {
+      await client.exop("1.3.6.1.4.1.4203.1.11.1", passwordModifyValue(alice.password, newPassword));
+    });
+    await withClient(directory.client(), async (client) => {
+      expect(await rejectsWith(client.bind(directory.peopleDn(alice.uid), alice.password))).toBe("InvalidCredentialsError");
+    });
+    await withClient(directory.bound(directory.peopleDn(alice.uid), newPassword), async (client) => {
+      expect(await client.exop("1.3.6.1.4.1.4203.1.11.3")).toMatchObject({ value: `dn:${directory.peopleDn(alice.uid)}` });
+    });
+    alice.password = newPassword;
+  });
+
+  it("stores passwords as argon2 hashes", async () => {
+    const data = await directory.slapcat(1);
+    const entry = data.split("\n\n").find((block) => block.startsWith(`dn: ${directory.peopleDn(bob.uid)}`)) ?? "";
+    const encoded = /^userPassword:: (.+)$/m.exec(entry)?.[1] ?? "";
+    expect(Buffer.from(encoded, "base64").toString("utf8")).toMatch(/^\{ARGON2\}\$argon2i?d?\$v=19\$/);
+  });
+
+  it("does not let a member change another member's password", async () => {
+    await withClient(directory.bound(directory.peopleDn(alice.uid), alice.password), async (client) => {
+      const change = new Change({ operation: "replace", modification: new Attribute({ type: "userPassword", values: ["taken-over-password"] }) });
+      expect(await rejectsWith(client.modify(directory.peopleDn(bob.uid), [change]))).toBe("InsufficientAccessError");
+    });
+  });
+
+  it("serves LDAPS on 636 and StartTLS on 389", async () => {
+    await withClient(directory.bound(directory.peopleDn(bob.uid), bob.password), async (client) => {
+      expect((await client.exop("1.3.6.1.4.1.4203.1.11.3")).value).toBe(`dn:${directory.peopleDn(bob.uid)}`);
+    });
+    await withClient(directory.client("starttls"), async (client) => {
+      await client.bind(directory.peopleDn(bob.uid), bob.password);
+      expect((await client.exop("1.3.6.1.4.1.4203.1.11.3")).value).toBe(`dn:${directory.peopleDn(bob.uid)}`);
+    });
+  });
+
+  it("refuses a simple bind without TLS", async () => {
+    await withClient(directory.client("plain"), async (client) => {
+      expect(await rejectsWith(client.bind(directory.peopleDn(bob.uid), bob.password))).toBe("ConfidentialityRequiredError");
+      expect(await rejectsWith(client.bind(directory.adminDn, directory.adminPassword))).toBe("ConfidentialityRequiredError");
+    });
+  });
+
+  it("answers the healthcheck on the local socket", async () => {
+    const result = await stack.exec("ldap", ["ldapsearch", "-H", "ldapi:///", "-x", "-b", "", "-s", "base"]);
+    expect(result.exitCode).toBe(0);
+  });
+
+  it("runs slapd as the openldap user", async () => {
+    const result = await stack.exec("ldap", ["sh", "-c", "ps -o user= -p 1 2>/dev/null || stat -c %U /proc/1"]);
+    expect(result.stdout.trim()).toBe("openldap");
+    const uid = await stack.exec("ldap", ["sh", "-c", "grep '^Uid:' /proc/1/status"]);
+    expect(uid.stdout).not.toMatch(/^Uid:\s+0\s/);
+  });
+});
