@@ -158,7 +158,7 @@ export class Directory extends pulumi.ComponentResource {
         ],
         readOnlyRootfs: true,
         tmpfs: tmp,
-        healthcheck: { test: ["CMD", "ldapsearch", "-H", "ldapi:///", "-x", "-b", "", "-s", "base"], intervalSeconds: 60 },
+        healthcheck: { test: ["CMD", "ldapsearch", "-H", "ldapi:///", "-x", "-b", "", "-s", "base"], intervalSeconds: 15 },
       },
       { parent: this },
     );

@@ -1,0 +1,68 @@
+import { Attribute, Change } from "ldapts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dockerAvailable } from "../../helpers/docker";
+import { startStack, type RunningStack } from "../../helpers/harness";
+import { addPerson, openDirectory, rejectsWith, type Directory } from "../../helpers/ldap";
+
+/** The ldap-daily container: expired accesses locked through the local socket, then a slapcat export. */
+describe.runIf(dockerAvailable())("ldap daily job", () => {
+  let stack: RunningStack;
+  let directory: Directory;
+  const techDn = () => `cn=tech,ou=groups,${directory.baseDn}`;
+
+  async function setAccess(uid: string, accessEnd: string): Promise<void> {
+    const admin = await directory.bound(directory.adminDn, directory.adminPassword);
+    try {
+      await admin.modify(directory.peopleDn(uid), [new Change({ operation: "replace", modification: new Attribute({ type: "assoAccessEnd", values: [accessEnd] }) })]);
+      await admin.modify(techDn(), [new Change({ operation: "add", modification: new Attribute({ type: "member", values: [directory.peopleDn(uid)] }) })]);
+    } finally {
+      await admin.unbind();
+    }
+  }
+
+  beforeAll(async () => {
+    stack = await startStack({ stack: "local", containers: ["ldap", "ldap-daily"] });
+    directory = await openDirectory(stack);
+    await addPerson(directory, "dave", "dave-password-1234", 20004);
+    await addPerson(directory, "erin", "erin-password-1234", 20005);
+    await setAccess("dave", "20200101000000Z");
+    await setAccess("erin", "20991231000000Z");
+  });
+  afterAll(async () => {
+    await stack?.teardown();
+  });
+
+  it("locks the expired access and only that one", async () => {
+    const run = await stack.exec("ldap-daily", ["ldap-daily", "--once"]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`ldap-expire: ${directory.peopleDn("dave")} (access ended 20200101000000Z): removed from tech, shadowExpire set, password locked`);
+    expect(run.stdout).not.toContain("erin");
+
+    const admin = await directory.bound(directory.adminDn, directory.adminPassword);
+    const { searchEntries } = await admin.search(techDn(), { scope: "base", attributes: ["member"] });
+    expect(searchEntries[0].member).toEqual(expect.arrayContaining([directory.peopleDn("erin")]));
+    expect(searchEntries[0].member).not.toContain(directory.peopleDn("dave"));
+    const dave = await admin.search(directory.peopleDn("dave"), { scope: "base", attributes: ["shadowExpire", "pwdAccountLockedTime"] });
+    expect(dave.searchEntries[0]).toMatchObject({ shadowExpire: "18262", pwdAccountLockedTime: "000001010000Z" });
+    await admin.unbind();
+
+    const client = await directory.client();
+    expect(await rejectsWith(client.bind(directory.peopleDn("dave"), "dave-password-1234"))).toBe("InvalidCredentialsError");
+    await client.bind(directory.peopleDn("erin"), "erin-password-1234");
+    await client.unbind();
+  });
+
+  it("changes nothing on a second run", async () => {
+    const before = await directory.slapcat(1);
+    const run = await stack.exec("ldap-daily", ["ldap-expire"]);
+    expect(run.stdout).toMatch(/^ldap-expire: nothing to change/);
+    expect(await directory.slapcat(1)).toBe(before);
+  });
+
+  it("exports cn=config and the data to the ldap-backup volume", async () => {
+    const files = await stack.exec("ldap-daily", ["sh", "-c", "ls /var/backups/ldap"]);
+    expect(files.stdout).toMatch(/config-\d{8}T\d{6}Z\.ldif/);
+    const data = await stack.exec("ldap-daily", ["sh", "-c", "cat /var/backups/ldap/data-*.ldif"]);
+    expect(data.stdout).toContain(`dn: ${directory.peopleDn("dave")}`);
+  });
+});
