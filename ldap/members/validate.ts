@@ -1,0 +1,186 @@
+/**
+ * Validation of what a person types on the command line. Pure functions: each returns the value to
+ * write, or throws a UsageError whose message names the argument, says what was wrong and what is
+ * expected. Nothing reaches the directory before every argument of a command has passed.
+ */
+
+export class UsageError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+    this.name = "UsageError";
+  }
+}
+
+/** Run every check, then throw one UsageError listing all the problems (or return the values). */
+export function collect<T extends Record<string, () => unknown>>(checks: T): { [K in keyof T]: ReturnType<T[K]> } {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, check] of Object.entries(checks)) {
+    try {
+      values[key] = check();
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      problems.push(...error.problems);
+    }
+  }
+  if (problems.length > 0) throw new UsageError(problems);
+  return values as { [K in keyof T]: ReturnType<T[K]> };
+}
+
+function fail(argument: string, value: string, wrong: string, expected: string): never {
+  throw new UsageError([`${argument} '${value}': ${wrong}; expected ${expected}`]);
+}
+
+const UID = /^[a-z][a-z0-9._-]{1,31}$/;
+
+/** A login: 2-32 characters, lower-case letters, digits, '.', '_' or '-', starting with a letter. */
+export function parseUid(value: string, argument = "uid"): string {
+  if (!UID.test(value)) {
+    fail(argument, value, "not a valid uid", "2 to 32 lower-case letters, digits, '.', '_' or '-', starting with a letter (e.g. jdupont)");
+  }
+  return value;
+}
+
+const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+export function parseEmail(value: string, argument = "--email"): string {
+  if (!EMAIL.test(value) || value.includes("..") || value.length > 254) {
+    fail(argument, value, "not an email address", "an address such as jeanne.dupont@example.org");
+  }
+  return value.toLowerCase();
+}
+
+export function parseName(value: string, argument = "--name"): string {
+  const name = value.trim().replace(/\s+/g, " ");
+  if (name.length === 0 || name.length > 128 || /[\u0000-\u001f]/.test(name)) {
+    fail(argument, value, "not a usable name", "the person's or organisation's name, 1 to 128 characters");
+  }
+  return name;
+}
+
+export const PERSON_TYPES = ["physical", "legal"] as const;
+export type PersonType = (typeof PERSON_TYPES)[number];
+
+export function parsePersonType(value: string, argument = "--type"): PersonType {
+  if (!(PERSON_TYPES as readonly string[]).includes(value)) {
+    fail(argument, value, "unknown person type", "physical (a person) or legal (an association, a company)");
+  }
+  return value as PersonType;
+}
+
+export const ROLES = ["member", "tech", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+export function parseRole(value: string, argument = "--role"): Role {
+  if (!(ROLES as readonly string[]).includes(value)) {
+    fail(argument, value, "unknown role", "member, tech (logins on the hosts) or admin (tech + sudo)");
+  }
+  return value as Role;
+}
+
+/** An ISO calendar date (YYYY-MM-DD), as the LDAP GeneralizedTime of that day's 00:00 UTC. */
+export function parseDate(value: string, argument: string): string {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  const date = match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))) : undefined;
+  if (!match || !date || date.getUTCMonth() !== Number(match[2]) - 1 || date.getUTCDate() !== Number(match[3])) {
+    fail(argument, value, "not a date", "a date written YYYY-MM-DD, such as 2026-09-30");
+  }
+  return `${match[1]}${match[2]}${match[3]}000000Z`;
+}
+
+/** A moment for --now: a date (YYYY-MM-DD) or an ISO date-time with Z (2026-11-28T12:00:00Z). */
+export function parseMoment(value: string, argument = "--now"): Date {
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(value)
+    ? fromGeneralizedTime(parseDate(value, argument))
+    : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?Z$/.test(value)
+      ? new Date(value)
+      : undefined;
+  if (!date || Number.isNaN(date.getTime())) {
+    fail(argument, value, "not a date or time", "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)");
+  }
+  return date;
+}
+
+/** A number of days written like 30d, for `list --expiring`. */
+export function parseDays(value: string, argument = "--expiring"): number {
+  const match = /^(\d{1,4})d$/.exec(value);
+  if (!match || Number(match[1]) === 0) fail(argument, value, "not a number of days", "a number of days such as 30d");
+  return Number(match[1]);
+}
+
+export function toGeneralizedTime(date: Date): string {
+  return date.toISOString().replace(/[-:T]/g, "").replace(/\.\d{3}Z$/, "Z");
+}
+
+export function fromGeneralizedTime(value: string): Date {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(?:\.\d+)?Z$/.exec(value);
+  if (!m) throw new Error(`not a GeneralizedTime in UTC: ${value}`);
+  return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] ?? 0)));
+}
+
+/** `20260930000000Z` -> `2026-09-30` (for people reading tables and CSV). */
+export function isoDay(value: string | undefined): string {
+  return value ? `${value.slice(0, 4)}-${value.slice(4, 6)}-${value.slice(6, 8)}` : "";
+}
+
+/** Key types OpenSSH accepts for logins, with the name the base64 blob must carry. */
+const SSH_KEY_TYPES = [
+  "ssh-ed25519",
+  "ssh-rsa",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "sk-ssh-ed25519@openssh.com",
+  "sk-ecdsa-sha2-nistp256@openssh.com",
+];
+
+/**
+ * An OpenSSH public key line: `<type> <base64 blob> [comment]`. The blob must decode and start with
+ * the same type (a key pasted with the wrong prefix, or cut short, is refused). RSA below 2048 bits
+ * is refused. Returns the line without its surrounding spaces.
+ */
+export function parseSshKey(value: string, argument = "--ssh-key"): string {
+  const line = value.trim();
+  const shown = line.length > 40 ? `${line.slice(0, 37)}...` : line;
+  const expected = "one OpenSSH public key line such as 'ssh-ed25519 AAAAC3Nza... jeanne@laptop' (the .pub file)";
+  const [type, blob, ...rest] = line.split(/\s+/);
+  if (!type || !blob || /[\r\n]/.test(value.trim())) fail(argument, shown, "not an SSH public key", expected);
+  if (!SSH_KEY_TYPES.includes(type)) {
+    fail(argument, shown, `unsupported key type '${type}'`, `one of ${SSH_KEY_TYPES.join(", ")}`);
+  }
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob) || blob.length % 4 !== 0) {
+    fail(argument, shown, "the key data is not base64", expected);
+  }
+  const data = Buffer.from(blob, "base64");
+  const fields = sshFields(data);
+  if (fields === undefined || fields[0]?.toString("latin1") !== type) {
+    fail(argument, shown, `the key data does not hold a ${type} key (cut short, or of another type)`, expected);
+  }
+  if (type === "ssh-rsa") {
+    const modulus = fields[2];
+    const bits = modulus ? modulusBits(modulus) : 0;
+    if (bits < 2048) fail(argument, shown, `RSA key of ${bits} bits is too weak`, "an ed25519 key, or RSA of 2048 bits or more");
+  }
+  return [type, blob, ...rest].join(" ");
+}
+
+/** The length-prefixed fields of an SSH wire-format blob, or undefined when it is cut short. */
+function sshFields(data: Buffer): Buffer[] | undefined {
+  const fields: Buffer[] = [];
+  let offset = 0;
+  while (offset < data.length) {
+    if (offset + 4 > data.length) return undefined;
+    const length = data.readUInt32BE(offset);
+    if (offset + 4 + length > data.length) return undefined;
+    fields.push(data.subarray(offset + 4, offset + 4 + length));
+    offset += 4 + length;
+  }
+  return fields.length > 0 ? fields : undefined;
+}
+
+function modulusBits(mpint: Buffer): number {
+  let start = 0;
+  while (start < mpint.length && mpint[start] === 0) start++;
+  if (start === mpint.length) return 0;
+  return (mpint.length - start) * 8 - Math.clz32(mpint[start]) + 24;
+}
