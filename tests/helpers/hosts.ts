@@ -260,16 +260,25 @@ export async function directoryCertificate(stack: RunningStack): Promise<string>
   return cert.stdout;
 }
 
-/** Add people to ou=people and to their groups, as the directory admin (as `members add` would). */
-export async function addPeople(stack: RunningStack, people: Person[]): Promise<void> {
+/** Run `use` with a client bound as the directory admin (LDAPS, checking the directory's certificate). */
+async function asDirectoryAdmin(stack: RunningStack, use: (client: Client, baseDn: string) => Promise<void>): Promise<void> {
   const env = stack.spec("ldap").env;
-  const baseDn = env.LDAP_BASE_DN;
   const client = new Client({
     url: `ldaps://${await stack.ip("ldap")}:636`,
     tlsOptions: { ca: await directoryCertificate(stack), servername: "ldap" },
   });
   try {
-    await client.bind(`cn=admin,${baseDn}`, env.LDAP_ADMIN_PASSWORD);
+    await client.bind(`cn=admin,${env.LDAP_BASE_DN}`, env.LDAP_ADMIN_PASSWORD);
+    await use(client, env.LDAP_BASE_DN);
+  } finally {
+    await client.unbind();
+  }
+}
+
+/** Add people to ou=people and to their groups, as the directory admin (as `members add` would). */
+export async function addPeople(stack: RunningStack, people: Person[]): Promise<void> {
+  const domain = stack.spec("ldap").env.LDAP_DOMAIN;
+  await asDirectoryAdmin(stack, async (client, baseDn) => {
     for (const person of people) {
       const dn = `uid=${person.uid},ou=people,${baseDn}`;
       await client.add(dn, {
@@ -277,7 +286,7 @@ export async function addPeople(stack: RunningStack, people: Person[]): Promise<
         uid: person.uid,
         cn: person.uid,
         sn: person.uid,
-        mail: `${person.uid}@${env.LDAP_DOMAIN}`,
+        mail: `${person.uid}@${domain}`,
         uidNumber: String(person.uidNumber),
         gidNumber: "10000",
         homeDirectory: `/home/${person.uid}`,
@@ -287,13 +296,18 @@ export async function addPeople(stack: RunningStack, people: Person[]): Promise<
         assoPersonType: "physical",
         ...(person.accessEnd ? { assoAccessEnd: generalizedTime(person.accessEnd) } : {}),
       });
-      for (const group of person.groups) {
-        await client.modify(`cn=${group},ou=groups,${baseDn}`, [
-          new Change({ operation: "add", modification: new Attribute({ type: "member", values: [dn] }) }),
-        ]);
-      }
+      for (const group of person.groups) await changeMembership(client, baseDn, "add", person.uid, group);
     }
-  } finally {
-    await client.unbind();
-  }
+  });
+}
+
+/** Take a person out of a group now (as `members revoke-tech` would). */
+export async function removeFromGroup(stack: RunningStack, person: Person, group: Person["groups"][number]): Promise<void> {
+  await asDirectoryAdmin(stack, (client, baseDn) => changeMembership(client, baseDn, "delete", person.uid, group));
+}
+
+async function changeMembership(client: Client, baseDn: string, operation: "add" | "delete", who: string, group: string): Promise<void> {
+  await client.modify(`cn=${group},ou=groups,${baseDn}`, [
+    new Change({ operation, modification: new Attribute({ type: "member", values: [`uid=${who},ou=people,${baseDn}`] }) }),
+  ]);
 }

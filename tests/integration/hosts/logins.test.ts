@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { baseDnOf, firewallPorts } from "../../../hosts/render";
 import { dockerAvailable } from "../../helpers/docker";
 import { startStack, type RunningStack } from "../../helpers/harness";
-import { addPeople, directoryCertificate, startTestHost, type Person, type TestHost } from "../../helpers/hosts";
+import { addPeople, directoryCertificate, removeFromGroup, startTestHost, type Person, type TestHost } from "../../helpers/hosts";
 
 /**
  * Logins on a host provisioned by hosts/: a Debian test host configured with exactly the rendered
@@ -23,6 +23,8 @@ describe.runIf(dockerAvailable())("logins on a provisioned host", () => {
   const adam = person("adam", 20002, ["members", "admins"], inAMonth);
   const mona = person("mona", 20003, ["members"], inAMonth);
   const eddie = person("eddie", 20004, ["members", "tech"], new Date(Date.now() - DAY));
+  // Active tech member taken out of tech during the test.
+  const rita = person("rita", 20005, ["members", "tech"], inAMonth);
 
   beforeAll(async () => {
     stack = await startStack({ stack: "local", containers: ["ldap"] });
@@ -115,6 +117,12 @@ describe.runIf(dockerAvailable())("logins on a provisioned host", () => {
     expect(second.exitCode, second.stderr).toBe(0);
     expect(await state()).toBe(before);
     expect((await loginGroups(tess.uid)).ok).toBe(true);
+  });
+
+  it("refuses a member taken out of tech at their next login, although they just logged in", async () => {
+    expect((await loginGroups(rita.uid)).ok).toBe(true);
+    await removeFromGroup(stack, rita, "tech");
+    expect((await loginGroups(rita.uid)).ok).toBe(false);
   });
 
   it("installs the files with the content rendered for the host (what the plan's hashes name)", async () => {
