@@ -1,0 +1,107 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { baseDnOf, LdapSettings } from "../../../ldap/component";
+import { renderStack, STACKS_DIR, type RenderedContainer, type RenderedStack } from "../../../stacks/render";
+
+let local: RenderedStack;
+let pica02: RenderedStack;
+beforeAll(async () => {
+  local = await renderStack("local");
+  pica02 = await renderStack("pica02");
+});
+
+const container = (stack: RenderedStack, name: string): RenderedContainer => {
+  const found = stack.containers.find((c) => c.name === name);
+  if (!found) throw new Error(`no container ${name} in ${stack.stack}`);
+  return found;
+};
+const SECRET_ENV = [
+  "LDAP_ADMIN_PASSWORD",
+  "LDAP_SERVICE_PASSWORD_HOSTS",
+  "LDAP_SERVICE_PASSWORD_MAIL",
+  "LDAP_SERVICE_PASSWORD_MATTERMOST",
+  "LDAP_SERVICE_PASSWORD_NEXTCLOUD",
+];
+
+describe("directory in the rendered stacks", () => {
+  it("runs slapd and its daily job from our image, on the internal directory network only", () => {
+    for (const stack of [local, pica02]) {
+      expect(stack.containers.filter((c) => c.service === "ldap").map((c) => c.name)).toEqual(["ldap", "ldap-daily"]);
+      expect(stack.networks).toContainEqual({ name: "directory", internal: true });
+      expect(container(stack, "ldap-daily").networks).toEqual(["directory"]);
+      expect(container(stack, "ldap").aliases.directory).toEqual(["ldap", `ldap.${stack.config.domain}`]);
+    }
+    expect(container(local, "ldap").image).toBe("infra/ldap:local");
+    expect(local.images.find((i) => i.ref === "infra/ldap:local")?.build).toEqual({ context: "ldap/image", buildArgs: { BASE_IMAGE: "debian:bookworm-slim" } });
+  });
+
+  it("keeps every hardening default: openldap user, read-only root, no capability", () => {
+    for (const name of ["ldap", "ldap-daily"]) {
+      const c = container(local, name);
+      expect(c).toMatchObject({ user: "openldap", readOnly: true, privileged: false, noNewPrivileges: true, capDrop: ["ALL"], capAdd: [], healthcheck: true });
+    }
+    expect(container(local, "ldap").healthcheckSpec?.test).toEqual(["CMD", "ldapsearch", "-H", "ldapi:///", "-x", "-b", "", "-s", "base"]);
+    expect(container(local, "ldap-daily").role).toBe("job");
+  });
+
+  it("passes generated passwords as secrets, one per service account", () => {
+    for (const stack of [local, pica02]) {
+      const ldap = container(stack, "ldap");
+      expect(ldap.secretEnv.sort()).toEqual(SECRET_ENV);
+      for (const key of SECRET_ENV) expect(stack.secrets).toContain(ldap.env[key]);
+      expect(new Set(SECRET_ENV.map((key) => ldap.env[key])).size).toBe(SECRET_ENV.length);
+      expect(container(stack, "ldap-daily").secretEnv).toEqual([]);
+    }
+  });
+
+  it("writes no password in the stack files", () => {
+    for (const stack of [local, pica02]) {
+      const file = fs.readFileSync(path.join(STACKS_DIR, `Pulumi.${stack.stack}.yaml`), "utf8");
+      for (const key of SECRET_ENV) expect(file).not.toContain(container(stack, "ldap").env[key]);
+      expect(JSON.stringify(stack.config.services.ldap)).not.toMatch(/password/i);
+    }
+  });
+
+  it("derives the base DN and the organisation from the stack", () => {
+    expect(container(local, "ldap").env).toMatchObject({ LDAP_BASE_DN: "dc=asso,dc=localhost", LDAP_DOMAIN: "asso.localhost", LDAP_ORGANISATION: "Picasoft (local)", LDAP_TLS_SELF_SIGNED: "true" });
+    expect(container(pica02, "ldap").env).toMatchObject({ LDAP_BASE_DN: "dc=picasoft,dc=example,dc=org", LDAP_TLS_SELF_SIGNED: "false" });
+    expect(baseDnOf("a.b.example.org")).toBe("dc=a,dc=b,dc=example,dc=org");
+  });
+
+  it("publishes LDAPS only where the stack asks, as a labelled exception", () => {
+    expect(container(local, "ldap").ports).toEqual([]);
+    expect(container(local, "ldap").exceptions).toEqual({});
+    expect(container(pica02, "ldap").ports).toEqual([{ host: 636, container: 636, protocol: "tcp", ip: "0.0.0.0" }]);
+    expect(container(pica02, "ldap").exceptions.publishPorts).toMatch(/sssd/);
+    expect(container(pica02, "ldap").networks).toEqual(["directory", "directory-published"]);
+  });
+
+  it("keeps data, config, certificates and backups on named volumes", () => {
+    expect(container(local, "ldap").volumes.map((v) => [v.source, v.target])).toEqual([
+      ["ldap-data", "/var/lib/ldap"],
+      ["ldap-config", "/etc/ldap/slapd.d"],
+      ["ldap-tls", "/etc/ldap/tls"],
+      ["ldap-run", "/run/slapd"],
+    ]);
+    const daily = container(local, "ldap-daily").volumes;
+    expect(daily.find((v) => v.target === "/var/backups/ldap")?.source).toBe("ldap-backup");
+    expect(daily.find((v) => v.target === "/etc/ldap/slapd.d")?.readOnly).toBe(true);
+  });
+});
+
+describe("LdapSettings", () => {
+  it("documents its defaults", () => {
+    expect(LdapSettings.parse({})).toEqual({ memoryMb: 256, jobMemoryMb: 64, publishLdaps: false, selfSignedTls: false, dailyAt: "03:00", logLevel: "stats" });
+  });
+
+  it.each([
+    [{ dailyAt: "3am" }, "expected a time HH:MM (UTC) such as 03:00"],
+    [{ memoryMb: 8 }, "expected at least 16 MiB"],
+    [{ organisation: "" }, "expected the association's name"],
+  ])("refuses %j", (settings, message) => {
+    const result = LdapSettings.safeParse(settings);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0].message).toBe(message);
+  });
+});
