@@ -52,9 +52,9 @@ export const MailSettings = z
         address: z.ipv4({ error: "expected an IPv4 address such as 127.0.0.1" }).optional(),
       })
       .prefault({}),
-    /** Memory limit of each daemon, in MiB. */
+    /** Memory limit of each daemon, in MiB (rspamd compiles its rules at start: about 250 MiB at peak). */
     memoryMb: z
-      .strictObject({ postfix: memoryMb(128), dovecot: memoryMb(128), rspamd: memoryMb(256) })
+      .strictObject({ postfix: memoryMb(128), dovecot: memoryMb(128), rspamd: memoryMb(384) })
       .prefault({}),
   })
   .prefault({});

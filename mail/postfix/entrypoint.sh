@@ -25,6 +25,12 @@ for template in /etc/postfix/ldap-templates/*.cf; do
       -e "s|@BIND_DN@|$LDAP_BIND_DN|" -e "s|@BIND_PW@|$LDAP_BIND_PASSWORD|" "$template" > "$map"
 done
 
+# Mail arriving on 25 may not claim to come from our domains (see smtpd_sender_restrictions).
+: > /etc/postfix/own-domains
+for domain in $MAIL_DOMAINS; do
+  printf '%s REJECT 5.7.1 senders of %s authenticate on submission\n' "$domain" "$domain" >> /etc/postfix/own-domains
+done
+
 # Service accounts (mattermost@, nextcloud@) send as their own address: "address login" lines.
 : > /etc/postfix/service-senders
 for address in ${MAIL_SERVICE_SENDERS:-}; do

@@ -1,5 +1,4 @@
-#!/bin/sh
-# Healthy when the controller answers (the workers are up) and the milter port accepts connections.
+#!/bin/bash
+# Healthy when the milter worker accepts connections (rspamd only binds it once the rules are loaded).
 set -eu
-rspamc -h 127.0.0.1:11334 stat >/dev/null
-exec bash -c 'exec 3<>/dev/tcp/127.0.0.1/11332'
+exec 3<>/dev/tcp/127.0.0.1/11332

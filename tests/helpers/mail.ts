@@ -1,0 +1,215 @@
+import { execFile } from "node:child_process";
+import * as path from "node:path";
+import * as tls from "node:tls";
+import { Attribute, Change, Client } from "ldapts";
+import { dockerOk } from "./docker";
+import { startStack, type RunningStack } from "./harness";
+
+/**
+ * What the mail scenarios and the benchmark share: the directory and the three mail daemons started
+ * from the rendered local stack, people seeded in the directory, swaks to talk SMTP and a small IMAP
+ * client (node:tls) to read mailboxes.
+ */
+
+export const DOMAIN = "asso.localhost";
+/** Start order: Dovecot makes the self-signed certificate Postfix waits for. */
+export const MAIL_STACK = ["ldap", "mail-rspamd", "mail-dovecot", "mail-postfix"];
+export const CLIENT_IMAGE = "infra-test/mail-client:local";
+
+export interface Person {
+  uid: string;
+  mail: string;
+  password: string;
+  aliases: string[];
+}
+
+export const alice: Person = { uid: "alice", mail: `alice@${DOMAIN}`, password: "alice-Secret-1", aliases: [`contact@${DOMAIN}`] };
+export const bob: Person = { uid: "bob", mail: `bob@${DOMAIN}`, password: "bob-Secret-1", aliases: [] };
+export const carol: Person = { uid: "carol", mail: `carol@${DOMAIN}`, password: "carol-Secret-1", aliases: [] };
+
+export async function startMailStack(): Promise<RunningStack> {
+  return startStack({ stack: "local", containers: MAIL_STACK });
+}
+
+/** A client bound as the directory admin (the rendered password), over LDAPS. */
+export async function adminClient(stack: RunningStack): Promise<Client> {
+  const client = new Client({ url: `ldaps://${await stack.ip("ldap")}:636`, tlsOptions: { rejectUnauthorized: false }, timeout: 10_000 });
+  const baseDn = stack.spec("ldap").env.LDAP_BASE_DN;
+  await client.bind(`cn=admin,${baseDn}`, stack.spec("ldap").env.LDAP_ADMIN_PASSWORD);
+  return client;
+}
+
+/** Add people (with their aliases) and make some of them members of the tech group. */
+export async function seedPeople(stack: RunningStack, people: Person[], techMembers: Person[] = []): Promise<void> {
+  const baseDn = stack.spec("ldap").env.LDAP_BASE_DN;
+  const client = await adminClient(stack);
+  try {
+    for (const [index, person] of people.entries()) {
+      await client.add(`uid=${person.uid},ou=people,${baseDn}`, {
+        objectClass: ["inetOrgPerson", "posixAccount", "shadowAccount", "assoMember"],
+        uid: person.uid,
+        cn: person.uid,
+        sn: person.uid,
+        mail: person.mail,
+        ...(person.aliases.length > 0 ? { assoMailAlias: person.aliases } : {}),
+        uidNumber: String(20000 + index),
+        gidNumber: "10000",
+        homeDirectory: `/home/${person.uid}`,
+        assoPersonType: "physical",
+        userPassword: person.password,
+      });
+    }
+    if (techMembers.length > 0) {
+      await client.modify(`cn=tech,ou=groups,${baseDn}`, [
+        new Change({
+          operation: "add",
+          modification: new Attribute({ type: "member", values: techMembers.map((p) => `uid=${p.uid},ou=people,${baseDn}`) }),
+        }),
+      ]);
+    }
+  } finally {
+    await client.unbind();
+  }
+}
+
+export interface SwaksResult {
+  exitCode: number;
+  transcript: string;
+}
+
+/** Run swaks from the test process (`--server` and the rest in args); never throws on an SMTP error. */
+export function swaks(args: string[], timeoutMs = 60_000): Promise<SwaksResult> {
+  return new Promise((resolve) => {
+    execFile("swaks", ["--timeout", "30", ...args], { timeout: timeoutMs }, (error, stdout, stderr) => {
+      const code = error && typeof (error as NodeJS.ErrnoException & { code?: unknown }).code === "number" ? (error as unknown as { code: number }).code : error ? 1 : 0;
+      resolve({ exitCode: code, transcript: stdout + stderr });
+    });
+  });
+}
+
+/** swaks arguments to send one message: sender, recipient, a subject that identifies it. */
+export function message(from: string, to: string, subject: string, body = "Hello from the mail scenarios."): string[] {
+  return ["--from", from, "--to", to, "--helo", "client.example.net", "--header", `Subject: ${subject}`, "--body", body];
+}
+
+/** swaks arguments to log in on submission (587, STARTTLS). */
+export function submissionAs(person: { mail: string; password: string }): string[] {
+  return ["--port", "587", "--tls", "--auth", "PLAIN", "--auth-user", person.mail, "--auth-password", person.password];
+}
+
+/** Messages of a mailbox's INBOX (full RFC 5322 text), read over IMAPS. */
+export async function readInbox(host: string, user: string, password: string): Promise<string[]> {
+  const imap = await ImapConnection.open(host, 993);
+  try {
+    await imap.command(`LOGIN ${quote(user)} ${quote(password)}`);
+    const selected = await imap.command("SELECT INBOX");
+    const exists = Number(/\* (\d+) EXISTS/.exec(selected)?.[1] ?? "0");
+    if (exists === 0) return [];
+    const fetched = await imap.command("FETCH 1:* (BODY.PEEK[])");
+    return literals(fetched);
+  } finally {
+    imap.close();
+  }
+}
+
+/** Wait until the INBOX holds a message whose text matches, and return it. */
+export async function waitForMessage(host: string, user: string, password: string, match: RegExp, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = (await readInbox(host, user, password)).find((m) => match.test(m));
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no message matching ${match} in ${user}'s INBOX after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Whether the IMAP server accepts the login (the tagged answer is OK). */
+export async function imapLoginWorks(host: string, user: string, password: string): Promise<boolean> {
+  const imap = await ImapConnection.open(host, 993);
+  try {
+    await imap.command(`LOGIN ${quote(user)} ${quote(password)}`);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    imap.close();
+  }
+}
+
+function quote(value: string): string {
+  return `"${value.replace(/(["\\])/g, "\\$1")}"`;
+}
+
+/** The `{n}\r\n<n bytes>` literals of a FETCH answer (bytes kept as latin1 characters). */
+function literals(answer: string): string[] {
+  const found: string[] = [];
+  const pattern = /\{(\d+)\}\r\n/g;
+  for (let match = pattern.exec(answer); match; match = pattern.exec(answer)) {
+    const start = match.index + match[0].length;
+    found.push(Buffer.from(answer.slice(start, start + Number(match[1])), "latin1").toString("utf8"));
+    pattern.lastIndex = start + Number(match[1]);
+  }
+  return found;
+}
+
+/** Just enough IMAP: tagged commands, answers collected up to the tagged status line. */
+class ImapConnection {
+  private buffer = "";
+  private tag = 0;
+  private waiter: (() => void) | null = null;
+
+  private constructor(private readonly socket: tls.TLSSocket) {
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => {
+      this.buffer += chunk;
+      this.waiter?.();
+    });
+  }
+
+  static async open(host: string, port: number): Promise<ImapConnection> {
+    // The local certificate is self-signed: the scenarios check behaviour, not the chain of trust.
+    const socket = tls.connect({ host, port, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      socket.once("secureConnect", () => resolve());
+      socket.once("error", reject);
+    });
+    const imap = new ImapConnection(socket);
+    await imap.until(/^\* OK.*\r\n/m);
+    imap.buffer = "";
+    return imap;
+  }
+
+  async command(text: string): Promise<string> {
+    const tag = `a${++this.tag}`;
+    this.socket.write(`${tag} ${text}\r\n`);
+    const answer = await this.until(new RegExp(`(^|\\r\\n)${tag} (OK|NO|BAD)[^\\r]*\\r\\n`));
+    this.buffer = "";
+    const status = new RegExp(`(^|\\r\\n)${tag} (OK|NO|BAD)([^\\r]*)\\r\\n`).exec(answer);
+    if (status?.[2] !== "OK") throw new Error(`IMAP ${text.split(" ")[0]} failed: ${status?.[2]}${status?.[3]}`);
+    return answer;
+  }
+
+  private until(pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`IMAP: no answer matching ${pattern}; got ${this.buffer.slice(-200)}`)), timeoutMs);
+      const check = () => {
+        if (pattern.test(this.buffer)) {
+          clearTimeout(timer);
+          this.waiter = null;
+          resolve(this.buffer);
+        }
+      };
+      this.waiter = check;
+      check();
+    });
+  }
+
+  close(): void {
+    this.socket.end();
+  }
+}
+
+/** Build the swaks client image used for "from another container" scenarios. */
+export async function buildClientImage(): Promise<void> {
+  await dockerOk(["build", "-q", "-t", CLIENT_IMAGE, path.join(__dirname, "../integration/mail/client")], { timeoutMs: 600_000 });
+}

@@ -1,0 +1,201 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dockerAvailable } from "../../helpers/docker";
+import type { RunningStack } from "../../helpers/harness";
+import {
+  alice,
+  bob,
+  buildClientImage,
+  carol,
+  CLIENT_IMAGE,
+  DOMAIN,
+  message,
+  readInbox,
+  seedPeople,
+  startMailStack,
+  submissionAs,
+  swaks,
+  waitForMessage,
+} from "../../helpers/mail";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { dkimVerify } = require("mailauth/lib/dkim/verify") as {
+  dkimVerify(message: Buffer, options: { resolver: (name: string, type: string) => Promise<string[][]> }): Promise<{
+    results: { status: { result: string }; signingDomain: string; selector: string }[];
+  }>;
+};
+
+const GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
+const OUTSIDER = "someone@example.net";
+
+/** The directory and the three mail daemons from the rendered local stack; people seeded as the admin. */
+describe.runIf(dockerAvailable())("mail server", () => {
+  let stack: RunningStack;
+  let mx: string;
+  let imap: string;
+  /** Unique subjects, so that a scenario only ever finds its own message. */
+  let counter = 0;
+  const subject = (what: string) => `${what} #${++counter} ${Date.now()}`;
+  const smtp = (...args: string[]) => swaks(["--server", mx, ...args]);
+
+  beforeAll(async () => {
+    await buildClientImage();
+    stack = await startMailStack();
+    mx = await stack.ip("mail-postfix");
+    imap = await stack.ip("mail-dovecot");
+    // alice owns contact@ (alias); alice and bob are in the tech group; carol is not.
+    await seedPeople(stack, [alice, bob, carol], [alice, bob]);
+  });
+  afterAll(async () => {
+    await stack?.teardown();
+  });
+
+  describe("delivery", () => {
+    it("delivers to a user, who reads it over IMAPS", async () => {
+      const title = subject("to a user");
+      const sent = await smtp(...message(OUTSIDER, bob.mail, title));
+      expect(sent.transcript).toMatch(/<-  250 2\.0\.0 Ok: queued/);
+      await waitForMessage(imap, bob.mail, bob.password, new RegExp(title));
+    });
+
+    it("delivers to an alias into its owner's mailbox", async () => {
+      const title = subject("to an alias");
+      expect((await smtp(...message(OUTSIDER, `contact@${DOMAIN}`, title))).exitCode).toBe(0);
+      await waitForMessage(imap, alice.mail, alice.password, new RegExp(title));
+    });
+
+    it("delivers to a group address to each member of the group, and only to them", async () => {
+      const title = subject("to the tech group");
+      expect((await smtp(...message(OUTSIDER, `tech@${DOMAIN}`, title))).exitCode).toBe(0);
+      await waitForMessage(imap, alice.mail, alice.password, new RegExp(title));
+      await waitForMessage(imap, bob.mail, bob.password, new RegExp(title));
+      expect((await readInbox(imap, carol.mail, carol.password)).some((m) => m.includes(title))).toBe(false);
+    });
+  });
+
+  describe("refusals", () => {
+    it("rejects an unknown recipient at RCPT time", async () => {
+      const sent = await smtp(...message(OUTSIDER, `nobody@${DOMAIN}`, subject("unknown")));
+      expect(sent.transcript).toMatch(/<\*\* +550 5\.1\.1 <nobody@asso\.localhost>: Recipient address rejected/);
+      expect(sent.transcript).not.toMatch(/354 End data/);
+    });
+
+    it("refuses to relay for an unauthenticated client", async () => {
+      const sent = await smtp(...message(OUTSIDER, "victim@example.org", subject("relay")));
+      expect(sent.transcript).toMatch(/<\*\* +554 5\.7\.1 <victim@example\.org>: Relay access denied/);
+    });
+
+    it("refuses to relay for an unauthenticated client in another container on the submission network", async () => {
+      const run = await stack.runOnNetwork("mail-submission", CLIENT_IMAGE, [
+        "--server",
+        `mail.${DOMAIN}`,
+        ...message(OUTSIDER, "victim@example.org", subject("relay from a container")),
+      ]);
+      expect(run.stdout + run.stderr).toMatch(/<\*\* +554 5\.7\.1 <victim@example\.org>: Relay access denied/);
+    });
+
+    it("refuses AUTH before STARTTLS on submission (587)", async () => {
+      const sent = await smtp("--port", "587", "--auth", "PLAIN", "--auth-user", alice.mail, "--auth-password", alice.password, ...message(alice.mail, bob.mail, subject("auth without tls")));
+      expect(sent.transcript).not.toMatch(/250-AUTH/);
+      expect(sent.transcript).toMatch(/Host did not advertise authentication/);
+      expect(sent.transcript).not.toMatch(/ 235 /);
+    });
+
+    it("refuses any AUTH on port 25, even after STARTTLS", async () => {
+      const sent = await smtp("--port", "25", "--tls", "--auth", "PLAIN", "--auth-user", alice.mail, "--auth-password", alice.password, ...message(alice.mail, bob.mail, subject("auth on 25")));
+      expect(sent.transcript).toMatch(/<~  220 2\.0\.0 Ready to start TLS|TLS started/);
+      expect(sent.transcript).not.toMatch(/250-AUTH/);
+      expect(sent.transcript).not.toMatch(/ 235 /);
+    });
+
+    it("refuses a wrong password", async () => {
+      const sent = await smtp(...submissionAs({ mail: alice.mail, password: "not-her-password" }), ...message(alice.mail, bob.mail, subject("wrong password")));
+      expect(sent.transcript).toMatch(/<~\* +535 5\.7\.8 Error: authentication failed/);
+    });
+
+    it("refuses an unauthenticated client using one of our addresses as sender on port 25", async () => {
+      const sent = await smtp(...message(alice.mail, bob.mail, subject("spoofed sender")));
+      expect(sent.transcript).toMatch(/<\*\* +554 5\.7\.1 <alice@asso\.localhost>: Sender address rejected/);
+    });
+  });
+
+  describe("sender ownership", () => {
+    it("refuses an authenticated user sending as someone else", async () => {
+      const sent = await smtp(...submissionAs(alice), ...message(bob.mail, carol.mail, subject("as bob")));
+      expect(sent.transcript).toMatch(/<~\* +553 5\.7\.1 <bob@asso\.localhost>: Sender address rejected: not owned by user alice@asso\.localhost/);
+    });
+
+    it("accepts an authenticated user sending as their own alias", async () => {
+      const title = subject("from my alias");
+      const sent = await smtp(...submissionAs(alice), ...message(`contact@${DOMAIN}`, carol.mail, title));
+      expect(sent.transcript).toMatch(/<~  250 2\.0\.0 Ok: queued/);
+      await waitForMessage(imap, carol.mail, carol.password, new RegExp(title));
+    });
+
+    it("lets the Mattermost service account send as mattermost@ and nothing else", async () => {
+      const mattermost = { mail: `mattermost@${DOMAIN}`, password: stack.spec("ldap").env.LDAP_SERVICE_PASSWORD_MATTERMOST };
+      const own = await smtp(...submissionAs(mattermost), ...message(mattermost.mail, bob.mail, subject("notification")));
+      expect(own.transcript).toMatch(/<~  250 2\.0\.0 Ok: queued/);
+      const other = await smtp(...submissionAs(mattermost), ...message(alice.mail, bob.mail, subject("notification as alice")));
+      expect(other.transcript).toMatch(/<~\* +553 5\.7\.1 <alice@asso\.localhost>: Sender address rejected: not owned by user/);
+    });
+  });
+
+  describe("filtering and signing", () => {
+    it("signs outgoing mail with DKIM, and the signature verifies against the published record", async () => {
+      const title = subject("signed");
+      expect((await smtp(...submissionAs(alice), ...message(alice.mail, bob.mail, title))).exitCode).toBe(0);
+      const received = await waitForMessage(imap, bob.mail, bob.password, new RegExp(title));
+      expect(received).toMatch(/^DKIM-Signature: .*d=asso\.localhost/m);
+      const records = stack.rendered.dns;
+      const result = await dkimVerify(Buffer.from(received), {
+        resolver: async (name, type) => {
+          const found = records.filter((r) => r.name === name && r.type === type).map((r) => [r.value]);
+          if (found.length === 0) throw Object.assign(new Error(`no ${type} record for ${name}`), { code: "ENOTFOUND" });
+          return found;
+        },
+      });
+      expect(result.results.map((r) => [r.signingDomain, r.selector, r.status.result])).toEqual([["asso.localhost", "mail", "pass"]]);
+    });
+
+    it("rejects the GTUBE test message", async () => {
+      const sent = await smtp(...message(OUTSIDER, bob.mail, subject("gtube"), `This is spam.\n${GTUBE}\n`));
+      expect(sent.transcript).toMatch(/<\*\* +554 5\.7\.1/);
+      expect(sent.transcript).not.toMatch(/queued as/);
+    });
+  });
+
+  describe("resilience", () => {
+    it("defers incoming mail (4xx, not a bounce) while the directory is down, and delivers it once it is back", async () => {
+      const title = subject("directory down");
+      await stack.stop("ldap");
+      try {
+        const deferred = await smtp(...message(OUTSIDER, bob.mail, title));
+        expect(deferred.transcript).toMatch(/<\*\* +4\d\d 4\.\d\.\d/);
+        expect(deferred.transcript).not.toMatch(/<\*\* +5\d\d/);
+      } finally {
+        await stack.start("ldap");
+        await stack.waitHealthy("ldap");
+      }
+      // The sending server keeps the message and tries again: now it is accepted and delivered once.
+      const retried = await smtp(...message(OUTSIDER, bob.mail, title));
+      expect(retried.transcript).toMatch(/<-  250 2\.0\.0 Ok: queued/);
+      await waitForMessage(imap, bob.mail, bob.password, new RegExp(title));
+      expect((await readInbox(imap, bob.mail, bob.password)).filter((m) => m.includes(title))).toHaveLength(1);
+    });
+
+    it("keeps the mailboxes when the containers are re-created on the same volumes", async () => {
+      const title = subject("before re-creation");
+      expect((await smtp(...message(OUTSIDER, bob.mail, title))).exitCode).toBe(0);
+      await waitForMessage(imap, bob.mail, bob.password, new RegExp(title));
+      const before = (await readInbox(imap, bob.mail, bob.password)).length;
+
+      for (const name of ["mail-rspamd", "mail-dovecot", "mail-postfix"]) await stack.recreate(name);
+      mx = await stack.ip("mail-postfix");
+      imap = await stack.ip("mail-dovecot");
+
+      const after = await readInbox(imap, bob.mail, bob.password);
+      expect(after).toHaveLength(before);
+      expect(after.some((m) => m.includes(title))).toBe(true);
+    });
+  });
+});
