@@ -1,10 +1,12 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Attribute, Change, Client } from "ldapts";
+import { execFile } from "node:child_process";
+import { Attribute, Change, type Client } from "ldapts";
 import { renderHostFiles, type HostFile, type HostRenderInput } from "../../hosts/render";
 import { docker, dockerOk, type ExecResult } from "./docker";
 import type { RunningStack } from "./harness";
+import { CERT_NAME, type Directory } from "./ldap";
 
 /**
  * A Debian host for the hosts/ integration tests: the hosts/test-host image on the stack's `directory`
@@ -253,40 +255,26 @@ export async function runFullSetup(
   }
 }
 
-/** The directory's certificate (self-signed on local): the test host trusts it as the directory's CA. */
-export async function directoryCertificate(stack: RunningStack): Promise<string> {
-  const cert = await stack.exec("ldap", ["cat", "/etc/ldap/tls/tls.crt"]);
-  if (cert.exitCode !== 0) throw new Error(`cannot read the directory certificate: ${cert.stderr}`);
-  return cert.stdout;
-}
-
 /** Run `use` with a client bound as the directory admin (LDAPS, checking the directory's certificate). */
-async function asDirectoryAdmin(stack: RunningStack, use: (client: Client, baseDn: string) => Promise<void>): Promise<void> {
-  const env = stack.spec("ldap").env;
-  const client = new Client({
-    url: `ldaps://${await stack.ip("ldap")}:636`,
-    tlsOptions: { ca: await directoryCertificate(stack), servername: "ldap" },
-  });
+async function asDirectoryAdmin(directory: Directory, use: (client: Client) => Promise<void>): Promise<void> {
+  const client = await directory.bound(directory.adminDn, directory.adminPassword);
   try {
-    await client.bind(`cn=admin,${env.LDAP_BASE_DN}`, env.LDAP_ADMIN_PASSWORD);
-    await use(client, env.LDAP_BASE_DN);
+    await use(client);
   } finally {
     await client.unbind();
   }
 }
 
-/** Add people to ou=people and to their groups, as the directory admin (as `members add` would). */
-export async function addPeople(stack: RunningStack, people: Person[]): Promise<void> {
-  const domain = stack.spec("ldap").env.LDAP_DOMAIN;
-  await asDirectoryAdmin(stack, async (client, baseDn) => {
+/** Add people to ou=people and to their groups, as the directory admin (with their SSH key and end date). */
+export async function addPeople(directory: Directory, people: Person[]): Promise<void> {
+  await asDirectoryAdmin(directory, async (client) => {
     for (const person of people) {
-      const dn = `uid=${person.uid},ou=people,${baseDn}`;
-      await client.add(dn, {
+      await client.add(directory.peopleDn(person.uid), {
         objectClass: ["inetOrgPerson", "posixAccount", "shadowAccount", "ldapPublicKey", "assoMember"],
         uid: person.uid,
         cn: person.uid,
         sn: person.uid,
-        mail: `${person.uid}@${domain}`,
+        mail: `${person.uid}@example.org`,
         uidNumber: String(person.uidNumber),
         gidNumber: "10000",
         homeDirectory: `/home/${person.uid}`,
@@ -296,18 +284,37 @@ export async function addPeople(stack: RunningStack, people: Person[]): Promise<
         assoPersonType: "physical",
         ...(person.accessEnd ? { assoAccessEnd: generalizedTime(person.accessEnd) } : {}),
       });
-      for (const group of person.groups) await changeMembership(client, baseDn, "add", person.uid, group);
+      for (const group of person.groups) await changeMembership(client, directory, "add", person.uid, group);
     }
   });
 }
 
-/** Take a person out of a group now (as `members revoke-tech` would). */
-export async function removeFromGroup(stack: RunningStack, person: Person, group: Person["groups"][number]): Promise<void> {
-  await asDirectoryAdmin(stack, (client, baseDn) => changeMembership(client, baseDn, "delete", person.uid, group));
+/** Take a person out of a group now (what `members revoke-tech` does). */
+export async function removeFromGroup(directory: Directory, person: Person, group: Person["groups"][number]): Promise<void> {
+  await asDirectoryAdmin(directory, (client) => changeMembership(client, directory, "delete", person.uid, group));
 }
 
-async function changeMembership(client: Client, baseDn: string, operation: "add" | "delete", who: string, group: string): Promise<void> {
-  await client.modify(`cn=${group},ou=groups,${baseDn}`, [
-    new Change({ operation, modification: new Attribute({ type: "member", values: [`uid=${who},ou=people,${baseDn}`] }) }),
+async function changeMembership(client: Client, directory: Directory, operation: "add" | "delete", uid: string, group: string): Promise<void> {
+  await client.modify(`cn=${group},ou=groups,${directory.baseDn}`, [
+    new Change({ operation, modification: new Attribute({ type: "member", values: [directory.peopleDn(uid)] }) }),
   ]);
+}
+
+const MEMBERS_CLI = path.join(REPO_ROOT, "ldap/members/cli.ts");
+
+/** `npm run members -- ARGS` against the directory container, as the admin. */
+export function members(directory: Directory, args: string[]): Promise<ExecResult> {
+  const env = {
+    ...process.env,
+    LDAP_URL: `ldaps://${directory.ip}:636`,
+    LDAP_BASE_DN: directory.baseDn,
+    LDAP_BIND_PASSWORD: directory.adminPassword,
+    LDAP_CA_FILE: directory.caFile,
+    LDAP_TLS_SERVERNAME: CERT_NAME,
+  };
+  return new Promise((resolve) => {
+    execFile(process.execPath, ["--import", "tsx", MEMBERS_CLI, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ exitCode: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
 }
