@@ -1,4 +1,5 @@
 import Table from "cli-table3";
+import { provisioningLines, type ProvisioningSummary } from "../hosts/summary";
 import type { RenderedContainer, RenderedStack } from "./render";
 
 /** How a rendered stack is printed: for people (text, markdown) and for scripts (json). No secret is ever printed. */
@@ -35,6 +36,7 @@ export interface Plan {
   routes: { url: string; container: string }[];
   dns: { name: string; type: string; value: string }[];
   memory: { budgetMb: number; usedMb: number; withinBudget: boolean };
+  provisioning: ProvisioningSummary | null;
 }
 
 /** The JSON contract of ARCHITECTURE.md, with secret env values replaced by `[secret]`. */
@@ -48,6 +50,7 @@ export function toPlan(rendered: RenderedStack): Plan {
     routes: rendered.routes,
     dns: rendered.dns,
     memory: rendered.memory,
+    provisioning: rendered.provisioning,
   };
   return redact(plan, rendered.secrets);
 }
@@ -112,6 +115,7 @@ export function formatText(plan: Plan): string {
   lines.push("DNS records:", ...(plan.dns.length ? plan.dns.map((d) => `  ${d.name} ${d.type} ${d.value}`) : ["  (none)"]), "");
   const exceptions = exceptionLines(plan);
   if (exceptions.length) lines.push("Hardening exceptions:", ...exceptions.map((e) => `  ${e}`), "");
+  if (plan.provisioning) lines.push(...provisioningLines(plan.provisioning), "");
   lines.push(memoryLine(plan));
   return lines.join("\n");
 }
@@ -130,6 +134,7 @@ export function formatMarkdown(plan: Plan): string {
   } else lines.push("(none)");
   const exceptions = exceptionLines(plan);
   if (exceptions.length) lines.push("", "## Hardening exceptions", "", ...exceptions.map((e) => `- ${e}`));
+  if (plan.provisioning) lines.push("", "## Host provisioning", "", "```", ...provisioningLines(plan.provisioning), "```");
   lines.push("", "## Memory", "", memoryLine(plan), "", "## Diagram", "", "```mermaid", ...mermaid(plan), "```", "");
   return lines.join("\n");
 }

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { loadStackConfig, type StackConfig } from "../services/config";
+import type { ProvisioningSummary } from "../hosts/summary";
 import type { DnsRecord } from "../services/host";
 import { Recorder as MockRecorder } from "./mocks";
 import { defineHost, type HostOutputs } from "./program";
@@ -78,6 +79,8 @@ export interface RenderedStack {
   routes: { url: string; container: string }[];
   dns: DnsRecord[];
   memory: { budgetMb: number; usedMb: number; withinBudget: boolean };
+  /** What a remote host is prepared with over SSH (hosts/); null on local. */
+  provisioning: ProvisioningSummary | null;
   /** Every secret value the mocks produced or the stack file encrypted: never printed. */
   secrets: string[];
 }

@@ -41,6 +41,7 @@ export function summarize(
       .sort((a, b) => a.url.localeCompare(b.url)),
     dns: outputs.dns,
     memory: { budgetMb: config.memoryBudgetMb, usedMb, withinBudget: usedMb <= config.memoryBudgetMb },
+    provisioning: outputs.provisioning ?? null,
     secrets,
   };
 }
