@@ -141,7 +141,8 @@ export class Directory extends pulumi.ComponentResource {
       "ldap-daily",
       {
         service: "ldap",
-        role: "job",
+        // Long-running (it sleeps until the next run), so an app for the restart policy; role job means one-shot.
+        role: "app",
         image,
         user: "openldap",
         entrypoint: ["/usr/local/bin/ldap-daily"],

@@ -42,7 +42,7 @@ describe("directory in the rendered stacks", () => {
       expect(c).toMatchObject({ user: "openldap", readOnly: true, privileged: false, noNewPrivileges: true, capDrop: ["ALL"], capAdd: [], healthcheck: true });
     }
     expect(container(local, "ldap").healthcheckSpec?.test).toEqual(["CMD", "ldapsearch", "-H", "ldapi:///", "-x", "-b", "", "-s", "base"]);
-    expect(container(local, "ldap-daily").role).toBe("job");
+    expect(container(local, "ldap-daily")).toMatchObject({ role: "app", restart: "unless-stopped", entrypoint: ["/usr/local/bin/ldap-daily"] });
   });
 
   it("passes generated passwords as secrets, one per service account", () => {
