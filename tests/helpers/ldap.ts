@@ -110,7 +110,7 @@ function tlv(tag: number, value: Buffer): Buffer {
   return Buffer.concat([Buffer.from([tag]), length, value]);
 }
 
-/** Whether a promise rejects with an ldapts error of that class name (e.g. InsufficientAccessError). */
+/** The class name of the error a promise rejects with (e.g. InsufficientAccessError), or "resolved". */
 export async function rejectsWith(promise: Promise<unknown>): Promise<string> {
   try {
     await promise;
