@@ -55,19 +55,22 @@ export function servicePasswordEnv(service: ServiceAccountName): string {
 
 /**
  * The association's directory (OpenLDAP, our image in ldap/image): people, groups and the service
- * accounts of the other services. Reachable as ldaps://ldap:636 on the internal `directory` network;
+ * accounts of the other services. Reachable as ldaps://ldap.<domain>:636 on the internal `directory`
+ * network (the name its certificate carries in production, from ACME or the operator);
  * sets `host.directory` so that mail, Mattermost, Nextcloud and the hosts find it.
  *
  * A second container from the same image, `ldap-daily`, locks the expired accesses every day and
  * exports the directory (slapcat) to the `ldap-backup` volume that backups pick up.
  */
 export class Directory extends pulumi.ComponentResource {
-  readonly url = "ldaps://ldap:636";
+  /** The public name, so that the production certificate matches for clients on this host too. */
+  readonly url: string;
   readonly baseDn: string;
 
   constructor(name: string, args: { host: Host; settings: LdapConfig }, opts?: pulumi.ComponentResourceOptions) {
     super("infra:service:Directory", name, {}, opts);
     const { host, settings } = args;
+    this.url = `ldaps://${host.subdomain("ldap")}:636`;
     const domain = host.config.domain;
     this.baseDn = baseDnOf(domain);
 

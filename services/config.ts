@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ImagesSettings } from "./images-settings";
 import { email, hostname } from "./settings";
 import { ProxySettings } from "./proxy";
-import { serviceSchemas } from "./registry";
+import { serviceModules, serviceSchemas } from "./registry";
 import { HostProvisioningSettings, provisioningProblem } from "../hosts/settings";
 import { smtpProblems } from "./smtp-client";
 import { ASSO_TENANT_ID, quota, tenantAddresses } from "./tenants";
@@ -72,7 +72,24 @@ export const StackSettings = z
     const provisioning = provisioningProblem(stack);
     if (provisioning) ctx.addIssue({ code: "custom", path: ["provisioning"], message: provisioning });
     smtpProblems(stack).forEach(({ path, message }) => ctx.addIssue({ code: "custom", path, message }));
+    missingPins(stack).forEach((image) =>
+      ctx.addIssue({
+        code: "custom",
+        path: ["images", "pins", image],
+        message: "required: this host runs the image; CI writes the pin after building it (npx tsx ci/pin-image.ts --add, see ci/README.md)",
+      }),
+    );
   });
+
+/** Our own images that the enabled services run but the stack does not pin (registry stacks only). */
+function missingPins(stack: { images: z.output<typeof ImagesSettings>; services: Record<string, unknown> }): string[] {
+  if ("build" in stack.images) return [];
+  const pins = stack.images.pins;
+  return Object.entries(serviceModules)
+    .filter(([name]) => stack.services[name] !== undefined)
+    .flatMap(([, module]) => (module as { ownImages?: readonly string[] }).ownImages ?? [])
+    .filter((image) => !pins[image]);
+}
 
 export type StackConfig = z.output<typeof StackSettings>;
 

@@ -16,7 +16,7 @@ export interface ServiceAccount {
 }
 
 export interface DirectoryEndpoint {
-  /** ldaps://ldap:636 on the directory network. */
+  /** ldaps://ldap.<domain>:636, reachable on the directory network. */
   url: string;
   baseDn: string;
   /** Internal network that clients join to reach the directory. */

@@ -108,7 +108,9 @@ function exceptionLines(plan: Plan): string[] {
 export function formatText(plan: Plan): string {
   const containers = new Table({ head: ["container", "service", "image", "networks", "published", "memory"], style: { head: [], border: [] } });
   for (const c of plan.containers) {
-    containers.push([c.name, c.service, c.image, c.networks.join(", "), ports(c), `${c.memoryMb} MiB`]);
+    // Digests are long: the table shows their first 12 hex digits (json and markdown keep them whole).
+    const image = c.image.replace(/@sha256:([a-f0-9]{12})[a-f0-9]+$/, "@sha256:$1…");
+    containers.push([c.name, c.service, image, c.networks.join(", "), ports(c), `${c.memoryMb} MiB`]);
   }
   const lines = [`Host ${plan.stack}: ${plan.containers.length} containers, ${plan.resources} resources`, containers.toString(), ""];
   lines.push("Public URLs:", ...(plan.routes.length ? plan.routes.map((r) => `  ${r.url} -> ${r.container}`) : ["  (none)"]), "");

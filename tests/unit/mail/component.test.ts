@@ -67,7 +67,7 @@ describe("mail server in the rendered stacks", () => {
     for (const name of ["mail-postfix", "mail-dovecot"]) {
       const c = container(local, name);
       expect(c.networks).toContain("directory");
-      expect(c.env.LDAP_URL).toMatch(/^ldaps:\/\/ldap:636$/);
+      expect(c.env.LDAP_URL).toBe("ldaps://ldap.asso.localhost:636");
       expect(c.env.LDAP_BIND_DN).toBe("cn=mail,ou=services,dc=asso,dc=localhost");
       expect(c.secretEnv).toContain("LDAP_BIND_PASSWORD");
       expect(c.volumes).toContainEqual({ source: "ldap-tls", target: "/etc/ldap-certs", readOnly: true, kind: "volume" });
@@ -125,7 +125,7 @@ describe("mail server in the rendered stacks", () => {
 
 describe("MailSettings", () => {
   it("documents its defaults: mail.<domain>, 25 MiB messages, 2G quota, standard ports", () => {
-    const settings = MailSettings.parse(undefined);
+    const settings = MailSettings.parse({});
     expect(settings).toMatchObject({ messageSizeMb: 25, quota: "2G", dkimSelector: "mail", tls: { source: "self-signed" } });
     expect(settings.ports).toMatchObject({ smtp: 25, submissions: 465, submission: 587, imaps: 993, managesieve: 4190 });
     expect(settings.hostname).toBeUndefined();

@@ -37,7 +37,7 @@ describe("web services on a host that runs the directory and the mail server (lo
     const certificates = container("nextcloud-asso").volumes.find((v) => v.target === "/etc/ldap/directory-certs")!;
     expect(certificates.readOnly).toBe(true);
     const job = stack.containers.find((c) => c.name.startsWith("nextcloud-asso-occ-"))!;
-    expect(job.env).toMatchObject({ OCC_LDAP_URL: "ldaps://ldap", OCC_LDAP_PORT: "636", OCC_LDAP_BASE_DN: "dc=asso,dc=localhost" });
+    expect(job.env).toMatchObject({ OCC_LDAP_URL: "ldaps://ldap.asso.localhost", OCC_LDAP_PORT: "636", OCC_LDAP_BASE_DN: "dc=asso,dc=localhost" });
     expect(job.env.OCC_LDAP_BIND_PASSWORD).toBe(container("ldap").env.LDAP_SERVICE_PASSWORD_NEXTCLOUD);
   });
 
