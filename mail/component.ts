@@ -56,8 +56,7 @@ export const MailSettings = z
     memoryMb: z
       .strictObject({ postfix: memoryMb(128), dovecot: memoryMb(128), rspamd: memoryMb(384) })
       .prefault({}),
-  })
-  .prefault({});
+  });
 
 export type MailConfig = z.output<typeof MailSettings>;
 
