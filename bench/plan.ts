@@ -5,7 +5,8 @@ import { performance } from "node:perf_hooks";
 import { listStacks, renderStack } from "../stacks/render";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const TSX = path.join(__dirname, "..", "node_modules", ".bin", "tsx");
+// The same loader as `npm run plan` (sucrase: a fast TypeScript-stripping require hook).
+const NODE_ARGS = ["-r", "sucrase/register/ts"];
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
     const times: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       const start = performance.now();
-      execFileSync(TSX, [path.join(__dirname, "render-one.ts"), stack], { stdio: "pipe" });
+      execFileSync(process.execPath, [...NODE_ARGS, path.join(__dirname, "render-one.ts"), stack], { stdio: "pipe" });
       times.push(performance.now() - start);
     }
     console.log(`  cold  ${stack.padEnd(8)} ${seconds(median(times))}  (process start, load, render)`);

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const plan = (...args: string[]) =>
-  spawnSync(path.join(ROOT, "node_modules/.bin/tsx"), ["stacks/plan.ts", ...args], { cwd: ROOT, encoding: "utf8" });
+  spawnSync(process.execPath, ["-r", "sucrase/register/ts", "stacks/plan.ts", ...args], { cwd: ROOT, encoding: "utf8" });
 
 describe("npm run plan", () => {
   it("prints the local stack by default, without Docker or the Pulumi CLI", () => {
