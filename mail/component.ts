@@ -23,6 +23,12 @@ export const MailSettings = z
     dmarcPolicy: z.enum(["none", "quarantine", "reject"]).default("quarantine"),
     /** MTA-STS mode announced to senders. Default testing (switch to enforce once TLS reports are clean). */
     mtaStsMode: z.enum(["testing", "enforce"]).default("testing"),
+    /**
+     * rspamd checks that ask public DNS (RBLs, SPF, DMARC, HELO/sender host names). Default true. Turn
+     * off only where DNS gets no answers from the Internet (CI, offline laptops): every message would
+     * wait for DNS timeouts.
+     */
+    spamNetworkChecks: z.boolean().default(true),
     /** Where DMARC and TLS reports go. Default `postmaster@<domain>`. */
     reportAddress: email().optional(),
     /**
@@ -132,6 +138,8 @@ export class MailServer extends pulumi.ComponentResource {
           DKIM_DOMAIN: domain,
           DKIM_SELECTOR: settings.dkimSelector,
           DKIM_PRIVATE_KEY: pulumi.secret(dkimKey.privateKeyPem),
+          // Read by the local.d templates (rspamd passes RSPAMD_* variables to them as env.*).
+          RSPAMD_NETWORK_CHECKS: String(settings.spamNetworkChecks),
         },
         volumes: [{ source: volumes.rspamd, target: "/var/lib/rspamd" }],
         healthcheck: { test: ["CMD", "/usr/local/bin/healthcheck.sh"], intervalSeconds: 30, startPeriodSeconds: 60 },

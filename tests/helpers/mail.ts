@@ -213,3 +213,70 @@ class ImapConnection {
 export async function buildClientImage(): Promise<void> {
   await dockerOk(["build", "-q", "-t", CLIENT_IMAGE, path.join(__dirname, "../integration/mail/client")], { timeoutMs: 600_000 });
 }
+
+/**
+ * A plain SMTP session (no TLS, no AUTH) for sending many messages fast from the test process, where
+ * starting swaks per message would measure perl's start-up instead of the server.
+ */
+export class SmtpSession {
+  private buffer = "";
+  private waiter: (() => void) | null = null;
+
+  private constructor(private readonly socket: import("node:net").Socket) {
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      this.buffer += chunk;
+      this.waiter?.();
+    });
+  }
+
+  static async open(host: string, port = 25): Promise<SmtpSession> {
+    const net = await import("node:net");
+    const socket = net.connect({ host, port });
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", () => resolve());
+      socket.once("error", reject);
+    });
+    const session = new SmtpSession(socket);
+    await session.reply(220);
+    await session.send("EHLO bench.example.net", 250);
+    return session;
+  }
+
+  /** Send one message; resolves with the final reply (throws unless it is 250). */
+  async mail(from: string, to: string, subject: string): Promise<string> {
+    await this.send(`MAIL FROM:<${from}>`, 250);
+    await this.send(`RCPT TO:<${to}>`, 250);
+    await this.send("DATA", 354);
+    return this.send(`From: <${from}>\r\nTo: <${to}>\r\nSubject: ${subject}\r\n\r\nBenchmark message.\r\n.`, 250);
+  }
+
+  async close(): Promise<void> {
+    await this.send("QUIT", 221).catch(() => undefined);
+    this.socket.end();
+  }
+
+  private async send(line: string, expected: number): Promise<string> {
+    this.socket.write(`${line}\r\n`);
+    return this.reply(expected);
+  }
+
+  /** Wait for a complete (possibly multi-line) reply and check its code. */
+  private reply(expected: number, timeoutMs = 60_000): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`SMTP: no reply; got ${this.buffer}`)), timeoutMs);
+      const check = () => {
+        const end = /(^|\r\n)(\d{3}) [^\r\n]*\r\n/.exec(this.buffer);
+        if (!end) return;
+        const text = this.buffer.slice(0, end.index + end[0].length);
+        this.buffer = this.buffer.slice(text.length);
+        clearTimeout(timer);
+        this.waiter = null;
+        if (Number(end[2]) === expected) resolve(text);
+        else reject(new Error(`SMTP: expected ${expected}, got ${text.trim()}`));
+      };
+      this.waiter = check;
+      check();
+    });
+  }
+}
