@@ -115,6 +115,11 @@ describe("mail server in the rendered stacks", () => {
     expect(again.dns).toEqual(local.dns);
   });
 
+  it("turns rspamd's public-DNS checks off on local only (no Internet DNS in CI)", () => {
+    expect(container(local, "mail-rspamd").env.RSPAMD_NETWORK_CHECKS).toBe("false");
+    expect(container(pica02, "mail-rspamd").env.RSPAMD_NETWORK_CHECKS).toBe("true");
+  });
+
   it("mounts the given certificate directory read-only in production", () => {
     for (const name of ["mail-postfix", "mail-dovecot"]) {
       expect(container(pica02, name).volumes).toContainEqual({ source: "/etc/ssl/mail", target: "/tls", readOnly: true, kind: "host" });

@@ -1,0 +1,72 @@
+import { execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+
+const MAIL = path.resolve(__dirname, "../../../mail");
+const IMAGES = ["postfix", "dovecot", "rspamd"];
+const dockerfile = (image: string) => fs.readFileSync(path.join(MAIL, image, "Dockerfile"), "utf8");
+const scripts = (image: string) =>
+  fs.readdirSync(path.join(MAIL, image)).filter((file) => file.endsWith(".sh")).map((file) => path.join(MAIL, image, file));
+
+describe("mail images", () => {
+  it.each(IMAGES)("%s: builds FROM the BASE_IMAGE argument, lean apt layers, no secrets baked in", (image) => {
+    const text = dockerfile(image);
+    expect(text).toMatch(/^ARG BASE_IMAGE=debian:bookworm-slim\nFROM \$\{BASE_IMAGE\}$/m);
+    const installs = text.match(/apt-get install[^\n]*/g) ?? [];
+    expect(installs.length).toBeGreaterThan(0);
+    for (const install of installs) expect(install).toContain("--no-install-recommends");
+    expect(text.match(/rm -rf \/var\/lib\/apt\/lists\/\*/g)).toHaveLength(installs.length);
+    const instructions = text.split("\n").filter((line) => !line.trim().startsWith("#")).join("\n");
+    expect(instructions).not.toMatch(/PASSWORD|PRIVATE KEY|ARG .*(SECRET|TOKEN)/i);
+  });
+
+  it("share their first layer (same instruction on the same base), counted once in the size budget", () => {
+    const firstRun = (image: string) => /^RUN [\s\S]*?\n\n/m.exec(dockerfile(image))?.[0];
+    expect(firstRun("postfix")).toContain("libicu72");
+    expect(firstRun("dovecot")).toBe(firstRun("postfix"));
+    expect(firstRun("rspamd")).toBe(firstRun("postfix"));
+  });
+
+  it("run Dovecot and rspamd as their own users; only Postfix starts as root", () => {
+    expect(dockerfile("dovecot")).toMatch(/^USER vmail$/m);
+    expect(dockerfile("rspamd")).toMatch(/^USER _rspamd$/m);
+    expect(dockerfile("postfix")).not.toMatch(/^USER /m);
+  });
+
+  it.each(IMAGES)("%s: shell scripts stop on errors and pass shellcheck", (image) => {
+    for (const script of scripts(image)) {
+      expect(fs.readFileSync(script, "utf8")).toMatch(/^#!\/bin\/(ba)?sh\n(#[^\n]*\n)*set -eu$/m);
+      expect(() => execFileSync("shellcheck", [script], { stdio: "pipe" })).not.toThrow();
+    }
+  });
+
+  it("keeps the two copies of cert-watch.sh identical", () => {
+    expect(fs.readFileSync(path.join(MAIL, "dovecot/cert-watch.sh"), "utf8")).toBe(fs.readFileSync(path.join(MAIL, "postfix/cert-watch.sh"), "utf8"));
+  });
+});
+
+describe("cert-watch.sh", () => {
+  it("runs the reload command when the certificate changes, and not before", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cert-watch-"));
+    const certificate = path.join(dir, "tls.crt");
+    const marker = path.join(dir, "reloaded");
+    fs.writeFileSync(certificate, "first certificate");
+    const watcher = spawn("sh", [path.join(MAIL, "postfix/cert-watch.sh"), `touch ${marker}`], {
+      env: { ...process.env, CERT_FILE: certificate, CERT_WATCH_SECONDS: "0.2" },
+      stdio: "ignore",
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 700));
+      expect(fs.existsSync(marker)).toBe(false);
+      fs.writeFileSync(certificate, "renewed certificate");
+      const deadline = Date.now() + 5000;
+      while (!fs.existsSync(marker) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(fs.existsSync(marker)).toBe(true);
+    } finally {
+      watcher.kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
