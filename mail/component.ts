@@ -66,8 +66,14 @@ export const MailSettings = z
 
 export type MailConfig = z.output<typeof MailSettings>;
 
-/** Names of the containers: also their host names on the mail network (used in postfix/main.cf). */
+/** Names of the containers: also their host names (rspamd's is used in postfix/main.cf). */
 export const MAIL_CONTAINERS = { postfix: "mail-postfix", dovecot: "mail-dovecot", rspamd: "mail-rspamd" } as const;
+
+/**
+ * Dovecot's alias on the mail network only: LMTP and the SASL service listen on that address alone, so
+ * the web apps sharing the directory network cannot deliver or guess passwords there (postfix/main.cf).
+ */
+export const DOVECOT_INTERNAL_HOSTNAME = "mail-dovecot-internal";
 
 /**
  * The association's mail server: Postfix (MX, submission), Dovecot (IMAPS, LMTP delivery, SASL,
@@ -156,11 +162,16 @@ export class MailServer extends pulumi.ComponentResource {
         image: host.ownImage("mail-dovecot", "mail/dovecot", this),
         // Rootless Dovecot: all its processes run as vmail, the owner of the mailboxes.
         user: "vmail",
-        networks: [{ network: networks.mail }, { network: directory.network }, { network: networks.public }],
+        networks: [
+          { network: networks.mail, aliases: [DOVECOT_INTERNAL_HOSTNAME] },
+          { network: directory.network },
+          { network: networks.public },
+        ],
         memoryMb: settings.memoryMb.dovecot,
         env: {
           MAIL_HOSTNAME: this.hostname,
           MAIL_QUOTA: settings.quota,
+          INTERNAL_HOSTNAME: DOVECOT_INTERNAL_HOSTNAME,
           TLS_MODE: settings.tls.source,
           MAIL_SERVICE_SENDERS: serviceSenders,
           ...ldapEnv,
@@ -208,11 +219,11 @@ export class MailServer extends pulumi.ComponentResource {
         ],
         exceptions: { publishPorts: publishWhy },
         // The Postfix master must run as root (it refuses otherwise) and hands work to unprivileged children.
+        // Not KILL: children notice a stopping or reloading master through their status pipe.
         capAdd: {
           SETUID: "the Postfix master starts its daemons as the postfix user",
           SETGID: "the Postfix master starts its daemons with the postfix group",
           DAC_OVERRIDE: "the master (root) opens the postfix-owned queue sockets and reads the TLS key owned by vmail",
-          KILL: "the master stops and reloads its children, which run as another user",
         },
         healthcheck: {
           test: ["CMD", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/25 && read -r -t 5 banner <&3 && [[ $banner == 220* ]]"],

@@ -22,6 +22,28 @@ if [ -n "${MAIL_SERVICE_SENDERS:-}" ]; then
     "$MAIL_SERVICE_SENDERS" > /run/dovecot-config/services-passdb.conf
 fi
 
+# The address of this container on the mail network: the name below is an alias on that network only.
+: "${INTERNAL_HOSTNAME:?}"
+internal_ip=$(getent hosts "$INTERNAL_HOSTNAME" | awk '{ print $1; exit }')
+if [ -z "$internal_ip" ]; then
+  echo "entrypoint: $INTERNAL_HOSTNAME does not resolve: is the container on the mail network with that alias?" >&2
+  exit 1
+fi
+cat > /run/dovecot-config/internal-listeners.conf <<LISTENERS
+service lmtp {
+  inet_listener lmtp {
+    address = $internal_ip
+    port = 24
+  }
+}
+service auth {
+  inet_listener sasl {
+    address = $internal_ip
+    port = 12345
+  }
+}
+LISTENERS
+
 if [ "$TLS_MODE" = "self-signed" ] && [ ! -s /tls/tls.crt ]; then
   echo "entrypoint: no certificate yet, making a self-signed one for $MAIL_HOSTNAME"
   openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=$MAIL_HOSTNAME" \

@@ -93,6 +93,20 @@ describe.runIf(dockerAvailable())("mail server", () => {
       expect(run.stdout + run.stderr).toMatch(/<\*\* +554 5\.7\.1 <victim@example\.org>: Relay access denied/);
     });
 
+    it("refuses LMTP delivery from the directory network, which the web apps share", async () => {
+      const run = await stack.runOnNetwork("directory", CLIENT_IMAGE, [
+        "--server",
+        "mail-dovecot",
+        "--port",
+        "24",
+        "--protocol",
+        "LMTP",
+        ...message(OUTSIDER, bob.mail, subject("lmtp from a web app")),
+      ]);
+      expect(run.stdout + run.stderr).toMatch(/Connection refused/);
+      expect(run.stdout + run.stderr).not.toMatch(/Saved/);
+    });
+
     it("refuses AUTH before STARTTLS on submission (587)", async () => {
       const sent = await smtp("--port", "587", "--auth", "PLAIN", "--auth-user", alice.mail, "--auth-password", alice.password, ...message(alice.mail, bob.mail, subject("auth without tls")));
       expect(sent.transcript).not.toMatch(/250-AUTH/);

@@ -36,7 +36,7 @@ describe("mail server in the rendered stacks", () => {
     expect(container(local, "mail-dovecot").capAdd).toEqual([]);
     expect(container(local, "mail-rspamd").capAdd).toEqual([]);
     const postfix = container(local, "mail-postfix");
-    expect(postfix.capAdd).toEqual(["DAC_OVERRIDE", "KILL", "SETGID", "SETUID"]);
+    expect(postfix.capAdd).toEqual(["DAC_OVERRIDE", "SETGID", "SETUID"]);
     for (const cap of postfix.capAdd) expect(postfix.labels[`infra.cap.${cap}`]?.length).toBeGreaterThan(20);
   });
 
@@ -82,6 +82,12 @@ describe("mail server in the rendered stacks", () => {
     expect(local.networks).toContainEqual({ name: "mail-submission", internal: true });
     expect(local.networks).toContainEqual({ name: "mail", internal: true });
     expect(postfix.env.MAIL_SERVICE_SENDERS).toBe("mattermost@asso.localhost nextcloud@asso.localhost");
+  });
+
+  it("lets Dovecot take deliveries and SASL questions on the mail network only", () => {
+    const dovecot = container(local, "mail-dovecot");
+    expect(dovecot.aliases).toEqual({ mail: ["mail-dovecot-internal"], directory: [], "mail-public": [] });
+    expect(dovecot.env.INTERNAL_HOSTNAME).toBe("mail-dovecot-internal");
   });
 
   it("gives rspamd the DKIM key whose public half is the published record, as a secret", () => {
