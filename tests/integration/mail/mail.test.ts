@@ -132,6 +132,15 @@ describe.runIf(dockerAvailable())("mail server", () => {
     });
   });
 
+  describe("submission", () => {
+    it("accepts an authenticated user on 465 with implicit TLS", async () => {
+      const title = subject("over 465");
+      const sent = await smtp("--port", "465", "--tls-on-connect", "--auth", "PLAIN", "--auth-user", alice.mail, "--auth-password", alice.password, ...message(alice.mail, carol.mail, title));
+      expect(sent.transcript).toMatch(/<~  235 2\.7\.0 Authentication successful/);
+      await waitForMessage(imap, carol.mail, carol.password, new RegExp(title));
+    });
+  });
+
   describe("sender ownership", () => {
     it("refuses an authenticated user sending as someone else", async () => {
       const sent = await smtp(...submissionAs(alice), ...message(bob.mail, carol.mail, subject("as bob")));
@@ -193,6 +202,27 @@ describe.runIf(dockerAvailable())("mail server", () => {
       // The sending server keeps the message and tries again: now it is accepted and delivered once.
       const retried = await smtp(...message(OUTSIDER, bob.mail, title));
       expect(retried.transcript).toMatch(/<-  250 2\.0\.0 Ok: queued/);
+      await waitForMessage(imap, bob.mail, bob.password, new RegExp(title));
+      expect((await readInbox(imap, bob.mail, bob.password)).filter((m) => m.includes(title))).toHaveLength(1);
+    });
+
+    it("keeps an accepted message queued while Dovecot is down, across a re-created Postfix, and delivers it after", async () => {
+      const title = subject("queued");
+      await stack.stop("mail-dovecot");
+      try {
+        const sent = await smtp(...message(OUTSIDER, bob.mail, title));
+        expect(sent.transcript).toMatch(/<-  250 2\.0\.0 Ok: queued/);
+        await stack.recreate("mail-postfix");
+        mx = await stack.ip("mail-postfix");
+        const queue = await stack.exec("mail-postfix", ["postqueue", "-p"]);
+        expect(queue.stdout).toMatch(/bob@asso\.localhost/);
+      } finally {
+        await stack.start("mail-dovecot");
+        await stack.waitHealthy("mail-dovecot");
+      }
+      imap = await stack.ip("mail-dovecot");
+      // Postfix would retry on its own within minutes; flush so that the scenario does not wait.
+      await stack.exec("mail-postfix", ["postqueue", "-f"]);
       await waitForMessage(imap, bob.mail, bob.password, new RegExp(title));
       expect((await readInbox(imap, bob.mail, bob.password)).filter((m) => m.includes(title))).toHaveLength(1);
     });
