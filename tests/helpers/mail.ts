@@ -123,6 +123,53 @@ export async function waitForMessage(host: string, user: string, password: strin
   }
 }
 
+/** Log in and run one IMAP command; returns its untagged and tagged answer. */
+export async function imapCommand(host: string, user: string, password: string, command: string): Promise<string> {
+  const imap = await ImapConnection.open(host, 993);
+  try {
+    await imap.command(`LOGIN ${quote(user)} ${quote(password)}`);
+    return await imap.command(command);
+  } finally {
+    imap.close();
+  }
+}
+
+/** Messages of one mailbox folder (e.g. Junk), read over IMAPS. */
+export async function readFolder(host: string, user: string, password: string, folder: string): Promise<string[]> {
+  const imap = await ImapConnection.open(host, 993);
+  try {
+    await imap.command(`LOGIN ${quote(user)} ${quote(password)}`);
+    const selected = await imap.command(`SELECT ${quote(folder)}`);
+    if (Number(/\* (\d+) EXISTS/.exec(selected)?.[1] ?? "0") === 0) return [];
+    return literals(await imap.command("FETCH 1:* (BODY.PEEK[])"));
+  } finally {
+    imap.close();
+  }
+}
+
+/** The first line a plain TCP server says (e.g. a ManageSieve greeting), up to its OK line. */
+export async function greeting(host: string, port: number, until = /^OK/m): Promise<string> {
+  const net = await import("node:net");
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no greeting from ${host}:${port}; got ${text}`));
+    }, 10_000);
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      text += chunk;
+      if (until.test(text)) {
+        clearTimeout(timer);
+        socket.end();
+        resolve(text);
+      }
+    });
+    socket.on("error", reject);
+  });
+}
+
 /** Whether the IMAP server accepts the login (the tagged answer is OK). */
 export async function imapLoginWorks(host: string, user: string, password: string): Promise<boolean> {
   const imap = await ImapConnection.open(host, 993);

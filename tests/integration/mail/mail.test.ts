@@ -8,7 +8,10 @@ import {
   carol,
   CLIENT_IMAGE,
   DOMAIN,
+  greeting,
+  imapCommand,
   message,
+  readFolder,
   readInbox,
   seedPeople,
   startMailStack,
@@ -184,6 +187,34 @@ describe.runIf(dockerAvailable())("mail server", () => {
       const sent = await smtp(...message(OUTSIDER, bob.mail, subject("gtube"), `This is spam.\n${GTUBE}\n`));
       expect(sent.transcript).toMatch(/<\*\* +554 5\.7\.1/);
       expect(sent.transcript).not.toMatch(/queued as/);
+    });
+  });
+
+  describe("mailboxes", () => {
+    it("gives each mailbox the default quota, reported over IMAP", async () => {
+      const answer = await imapCommand(imap, bob.mail, bob.password, "GETQUOTAROOT INBOX");
+      // 2G = 2097152 KiB (the quota setting's default).
+      expect(answer).toMatch(/\* QUOTA "User quota" \(STORAGE \d+ 2097152\)/);
+    });
+
+    it("runs the user's Sieve script at delivery (here: filing into a folder)", async () => {
+      const script = 'require "fileinto";\nif header :contains "subject" "[sieve]" { fileinto "Junk"; stop; }\n';
+      const put = await stack.exec("mail-dovecot", ["doveadm", "sieve", "put", "-u", bob.mail, "-a", "filters"], { input: script });
+      expect(put.exitCode, put.stderr).toBe(0);
+      const title = subject("[sieve] filed");
+      expect((await smtp(...message(OUTSIDER, bob.mail, title))).exitCode).toBe(0);
+      const deadline = Date.now() + 30_000;
+      while (!(await readFolder(imap, bob.mail, bob.password, "Junk")).some((m) => m.includes(title))) {
+        if (Date.now() > deadline) throw new Error("the message was not filed into Junk");
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect((await readInbox(imap, bob.mail, bob.password)).some((m) => m.includes(title))).toBe(false);
+    });
+
+    it("offers ManageSieve on 4190, with login only after STARTTLS", async () => {
+      const hello = await greeting(imap, 4190);
+      expect(hello).toMatch(/^"STARTTLS"/m);
+      expect(hello).toMatch(/^"SASL" ""/m);
     });
   });
 
