@@ -79,6 +79,8 @@ export class Directory extends pulumi.ComponentResource {
       data: host.volume("ldap-data", this),
       config: host.volume("ldap-config", this),
       tls: host.volume("ldap-tls", this),
+      // What clients mount to trust the directory: the certificate only (the entrypoint copies it).
+      certificate: host.volume("ldap-certificate", this),
       // The local socket (ldapi): the job reaches slapd there as the openldap user, without a password.
       socket: host.volume("ldap-run", this),
       backup: host.volume("ldap-backup", this),
@@ -126,6 +128,7 @@ export class Directory extends pulumi.ComponentResource {
           { source: volumes.data, target: "/var/lib/ldap" },
           { source: volumes.config, target: "/etc/ldap/slapd.d" },
           { source: volumes.tls, target: "/etc/ldap/tls" },
+          { source: volumes.certificate, target: "/etc/ldap/certificate" },
           { source: volumes.socket, target: "/run/slapd" },
         ],
         readOnlyRootfs: true,
@@ -171,7 +174,7 @@ export class Directory extends pulumi.ComponentResource {
       url: this.url,
       baseDn: this.baseDn,
       network,
-      certificates: volumes.tls,
+      certificates: volumes.certificate,
       serviceAccount(service: string): ServiceAccount {
         if (!(SERVICE_ACCOUNTS as readonly string[]).includes(service)) {
           throw new Error(`no directory account for '${service}'; expected one of: ${SERVICE_ACCOUNTS.join(", ")}`);

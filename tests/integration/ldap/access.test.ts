@@ -147,6 +147,15 @@ describe.runIf(dockerAvailable())("ldap access rules", () => {
     });
   });
 
+  it("gives its clients the certificate and never the private key", async () => {
+    const volume = stack.spec("ldap").volumes.find((v) => v.source === "ldap-certificate");
+    expect(volume).toBeDefined();
+    const listing = await stack.exec("ldap", ["ls", "-A", volume!.target]);
+    expect(listing.stdout.trim().split("\n")).toEqual(["tls.crt"]);
+    const served = await stack.exec("ldap", ["cmp", `${volume!.target}/tls.crt`, "/etc/ldap/tls/tls.crt"]);
+    expect(served.exitCode).toBe(0);
+  });
+
   it("answers the healthcheck on the local socket", async () => {
     const result = await stack.exec("ldap", ["ldapsearch", "-H", "ldapi:///", "-x", "-b", "", "-s", "base"]);
     expect(result.exitCode).toBe(0);

@@ -82,6 +82,7 @@ describe("directory in the rendered stacks", () => {
       ["ldap-data", "/var/lib/ldap"],
       ["ldap-config", "/etc/ldap/slapd.d"],
       ["ldap-tls", "/etc/ldap/tls"],
+      ["ldap-certificate", "/etc/ldap/certificate"],
       ["ldap-run", "/run/slapd"],
     ]);
     const daily = container(local, "ldap-daily").volumes;

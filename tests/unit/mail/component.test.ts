@@ -70,7 +70,7 @@ describe("mail server in the rendered stacks", () => {
       expect(c.env.LDAP_URL).toBe("ldaps://ldap.asso.localhost:636");
       expect(c.env.LDAP_BIND_DN).toBe("cn=mail,ou=services,dc=asso,dc=localhost");
       expect(c.secretEnv).toContain("LDAP_BIND_PASSWORD");
-      expect(c.volumes).toContainEqual({ source: "ldap-tls", target: "/etc/ldap-certs", readOnly: true, kind: "volume" });
+      expect(c.volumes).toContainEqual({ source: "ldap-certificate", target: "/etc/ldap-certs", readOnly: true, kind: "volume" });
     }
     expect(container(local, "mail-rspamd").networks).not.toContain("directory");
   });
