@@ -1,13 +1,49 @@
 import { createHash, createPrivateKey, createPublicKey } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 /**
  * A deterministic RSA key pair for the mock runtime (tls:PrivateKey): the same seed gives the same
  * key, so two renders of a stack are identical, and the pair is real, so that an integration test
  * can verify a DKIM signature made with it. Never used outside the mock runtime.
  */
-export function mockRsaKey(seed: string, bits = 2048): { privateKeyPem: string; publicKeyPem: string } {
-  const cached = cache.get(`${seed}\0${bits}`);
+export function mockRsaKey(seed: string, bits = 2048): KeyPair {
+  const id = createHash("sha256").update(`${seed}\0${bits}`).digest("hex");
+  const cached = cache.get(id) ?? readDiskCache(id);
   if (cached) return cached;
+  const result = generate(seed, bits);
+  cache.set(id, result);
+  writeDiskCache(id, result);
+  return result;
+}
+
+type KeyPair = { privateKeyPem: string; publicKeyPem: string };
+
+/**
+ * The search for primes takes about half a second: its result is kept on disk next to the other
+ * tool caches, so that every render after the first on a machine starts fast. The key depends only on
+ * the seed, so a cached pair is the pair the search would find.
+ */
+const DISK_CACHE = path.resolve(__dirname, "..", "node_modules", ".cache", "infra-mock-keys");
+
+function readDiskCache(id: string): KeyPair | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(DISK_CACHE, `${id}.json`), "utf8")) as KeyPair;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeDiskCache(id: string, pair: KeyPair): void {
+  try {
+    fs.mkdirSync(DISK_CACHE, { recursive: true });
+    fs.writeFileSync(path.join(DISK_CACHE, `${id}.json`), JSON.stringify(pair), { mode: 0o600 });
+  } catch {
+    // A read-only checkout only loses the speed-up.
+  }
+}
+
+function generate(seed: string, bits: number): KeyPair {
   const random = byteStream(seed);
   const e = 65537n;
   let p: bigint, q: bigint, phi: bigint;
@@ -24,15 +60,13 @@ export function mockRsaKey(seed: string, bits = 2048): { privateKeyPem: string; 
     key: { kty: "RSA", n: b64(n), e: b64(e), d: b64(d), p: b64(p), q: b64(q), dp: b64(d % (p - 1n)), dq: b64(d % (q - 1n)), qi: b64(modInverse(q, p)) },
     format: "jwk",
   });
-  const result = {
+  return {
     privateKeyPem: key.export({ type: "pkcs1", format: "pem" }).toString(),
     publicKeyPem: createPublicKey(key).export({ type: "spki", format: "pem" }).toString(),
   };
-  cache.set(`${seed}\0${bits}`, result);
-  return result;
 }
 
-const cache = new Map<string, { privateKeyPem: string; publicKeyPem: string }>();
+const cache = new Map<string, KeyPair>();
 
 /** SHA-256 in counter mode: an endless, reproducible byte stream. */
 function byteStream(seed: string): (bytes: number) => Buffer {
