@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     line("search by mail (service account)", search);
     line("bind as the member (argon2)", bind);
     line("bind+search", both);
-    console.log("  (a bind verifies an argon2 hash: slapd's argon2 module defaults, m=4096 KiB t=3; that cost is the point of it)");
+    console.log("  (a bind verifies an argon2 hash: m=4096 KiB, t=3, in 2 parallel lanes; that cost is the point of it)");
   } finally {
     await stack.teardown();
   }
