@@ -233,7 +233,12 @@ export class MailServer extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    host.mail = { submissionHost: this.hostname, submissionPort: 587, network: networks.submission };
+    host.mail = {
+      submissionHost: this.hostname,
+      submissionPort: 587,
+      network: networks.submission,
+      selfSignedCertificate: settings.tls.source === "self-signed",
+    };
 
     this.mtaStsPolicy = mtaStsPolicy(this.hostname, settings.mtaStsMode);
     this.dnsRecords = dkimKey.publicKeyPem.apply((dkimPublicKeyPem) =>

@@ -32,4 +32,6 @@ export interface MailEndpoint {
   submissionHost: string;
   submissionPort: number;
   network: docker.Network;
+  /** The certificate is self-signed (local): clients on this host cannot verify it against public CAs. */
+  selfSignedCertificate: boolean;
 }

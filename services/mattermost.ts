@@ -96,7 +96,7 @@ export class Mattermost extends pulumi.ComponentResource {
           MM_EMAILSETTINGS_ENABLESMTPAUTH: "true",
           MM_EMAILSETTINGS_SMTPUSERNAME: smtp.username,
           MM_EMAILSETTINGS_SMTPPASSWORD: smtp.password,
-          MM_EMAILSETTINGS_SKIPSERVERCERTIFICATEVERIFICATION: "false",
+          MM_EMAILSETTINGS_SKIPSERVERCERTIFICATEVERIFICATION: String(!smtp.verifyCertificate),
           MM_EMAILSETTINGS_FEEDBACKEMAIL: smtp.username,
           MM_EMAILSETTINGS_REPLYTOADDRESS: smtp.username,
           MM_EMAILSETTINGS_FEEDBACKNAME: "Mattermost",

@@ -38,6 +38,8 @@ export interface OccSettings {
   defaultQuota: string;
   office?: OfficeSettings;
   ldap?: LdapLoginSettings;
+  /** False only for a self-signed mail certificate on the same host (see SmtpClient.verifyCertificate). */
+  smtpVerifyCertificate: boolean;
 }
 
 // The app container installs Nextcloud on its first start; the job waits for that, then applies.
@@ -57,6 +59,10 @@ for domain in $OCC_TRUSTED_DOMAINS; do
   i=$((i + 1))
 done
 occ config:app:set files default_quota --value="$OCC_DEFAULT_QUOTA"
+# The image has no variable for it: without it, mail to a self-signed local server fails the TLS check.
+verify="$OCC_SMTP_VERIFY_CERTIFICATE"
+occ config:system:set mail_smtpstreamoptions ssl verify_peer --value="$verify" --type=boolean
+occ config:system:set mail_smtpstreamoptions ssl verify_peer_name --value="$verify" --type=boolean
 occ user:setting "$OCC_ADMIN_USER" settings email "$OCC_ADMIN_EMAIL"
 if [ -n "\${OCC_WOPI_URL:-}" ]; then
   occ app:install richdocuments || occ app:enable richdocuments
@@ -106,6 +112,7 @@ export function occJob(settings: OccSettings): OccJob {
     OCC_ADMIN_USER: settings.adminUser,
     OCC_ADMIN_EMAIL: settings.adminEmail,
     OCC_DEFAULT_QUOTA: settings.defaultQuota,
+    OCC_SMTP_VERIFY_CERTIFICATE: String(settings.smtpVerifyCertificate),
   };
   if (settings.office) {
     env.OCC_WOPI_URL = settings.office.wopiUrl;

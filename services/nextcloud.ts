@@ -281,6 +281,7 @@ class NextcloudTenant extends pulumi.ComponentResource {
       defaultQuota: tenant.defaultQuota,
       office,
       ldap: tenant.ldap,
+      smtpVerifyCertificate: smtp.verifyCertificate,
     });
     serviceContainer(
       host,

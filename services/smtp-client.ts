@@ -32,6 +32,11 @@ export interface SmtpClient {
   password: pulumi.Output<string>;
   /** Network to join to reach the mail server (only when it runs on this host). */
   network?: docker.Network;
+  /**
+   * Check the server's certificate. Off only for the self-signed certificate of a mail server on the
+   * same host (local), reached over the host's internal network; always on towards another host.
+   */
+  verifyCertificate: boolean;
 }
 
 /** Resolve the SMTP client settings of `service` (e.g. "mattermost") on this host. */
@@ -48,6 +53,7 @@ export function smtpClient(host: Host, service: string, settings: SmtpConfig): S
     username: account?.mail ?? `${service}@${host.config.domain}`,
     password,
     network: host.mail?.network,
+    verifyCertificate: !(host.mail?.selfSignedCertificate ?? false),
   };
 }
 

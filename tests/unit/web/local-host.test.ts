@@ -24,6 +24,18 @@ describe("web services on a host that runs the directory and the mail server (lo
     expect(container("nextcloud-asso").env).toMatchObject({ SMTP_HOST: submissionHost, SMTP_PORT: "587", SMTP_SECURE: "tls" });
   });
 
+  it("accepts the local mail server's self-signed certificate, and only on this host", async () => {
+    expect(container("mattermost").env.MM_EMAILSETTINGS_SKIPSERVERCERTIFICATEVERIFICATION).toBe("true");
+    for (const job of stack.containers.filter((c) => c.name.startsWith("nextcloud-") && c.role === "job")) {
+      expect(job.env.OCC_SMTP_VERIFY_CERTIFICATE, job.name).toBe("false");
+    }
+    const pica01 = await renderStack("pica01");
+    const remote = pica01.containers.filter((c) => c.name === "mattermost" || (c.name.startsWith("nextcloud-") && c.role === "job"));
+    expect(remote.map((c) => c.env.MM_EMAILSETTINGS_SKIPSERVERCERTIFICATEVERIFICATION ?? c.env.OCC_SMTP_VERIFY_CERTIFICATE)).toEqual(
+      remote.map((c) => (c.name === "mattermost" ? "false" : "true")),
+    );
+  });
+
   it("authenticates with the service accounts' generated directory passwords", () => {
     const ldap = container("ldap");
     expect(container("mattermost").env.MM_EMAILSETTINGS_SMTPPASSWORD).toBe(ldap.env.LDAP_SERVICE_PASSWORD_MATTERMOST);

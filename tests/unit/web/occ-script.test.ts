@@ -10,6 +10,7 @@ const SETTINGS: OccSettings = {
   adminUser: "admin",
   adminEmail: "admin@partner.example.org",
   defaultQuota: "5 GB",
+  smtpVerifyCertificate: true,
   office: {
     wopiUrl: "http://collabora:9980",
     publicWopiUrl: "https://office.example.org",
@@ -96,8 +97,15 @@ exit 0
     expect(calls()).not.toContain("ldap:create-empty-config");
   });
 
+  it("turns the SMTP certificate check off only when told (self-signed local mail server)", () => {
+    expect(run({ ...SETTINGS, smtpVerifyCertificate: false }).status).toBe(0);
+    expect(calls()).toContain("config:system:set mail_smtpstreamoptions ssl verify_peer --value=false --type=boolean");
+    expect(run(SETTINGS).status).toBe(0);
+    expect(calls()).toContain("config:system:set mail_smtpstreamoptions ssl verify_peer --value=true --type=boolean");
+  });
+
   it("leaves Collabora and LDAP alone for a tenant without them", () => {
-    expect(run({ trustedDomains: ["cloud.example.org"], adminUser: "admin", adminEmail: "a@example.org", defaultQuota: "none" }).status).toBe(0);
+    expect(run({ trustedDomains: ["cloud.example.org"], adminUser: "admin", adminEmail: "a@example.org", defaultQuota: "none", smtpVerifyCertificate: true }).status).toBe(0);
     expect(calls().filter((call) => /richdocuments|ldap/.test(call))).toEqual([]);
   });
 });
