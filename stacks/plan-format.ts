@@ -1,5 +1,7 @@
 import Table from "cli-table3";
 import { provisioningLines, type ProvisioningSummary } from "../hosts/summary";
+import { zoneFile } from "../mail/dns";
+import type { DnsRecord } from "../services/host";
 import type { RenderedContainer, RenderedStack } from "./render";
 
 /** How a rendered stack is printed: for people (text, markdown) and for scripts (json). No secret is ever printed. */
@@ -34,7 +36,7 @@ export interface Plan {
   networks: { name: string; internal: boolean }[];
   volumes: { name: string }[];
   routes: { url: string; container: string }[];
-  dns: { name: string; type: string; value: string }[];
+  dns: DnsRecord[];
   memory: { budgetMb: number; usedMb: number; withinBudget: boolean };
   provisioning: ProvisioningSummary | null;
 }
@@ -83,6 +85,11 @@ function redact<T>(value: T, secrets: string[]): T {
   let text = JSON.stringify(value);
   for (const secret of secrets.filter((s) => s.length >= 8)) text = text.split(secret).join(SECRET);
   return JSON.parse(text) as T;
+}
+
+/** The DNS records as a zone-file snippet, to paste at the registrar. */
+export function formatZone(plan: Plan): string {
+  return plan.dns.length ? zoneFile(plan.dns) : `; host ${plan.stack} needs no DNS records\n`;
 }
 
 export function formatJson(plan: Plan): string {

@@ -1,11 +1,11 @@
-// `npm run plan -- --stack NAME [--format text|json|markdown]`: show a host offline (no Pulumi CLI, no Docker).
+// `npm run plan -- --stack NAME [--format text|json|markdown|zone]`: show a host offline (no Pulumi CLI, no Docker).
 import "dotenv/config";
 import { Command, Option } from "commander";
 import { ConfigError } from "../services/config";
-import { formatJson, formatMarkdown, formatText, toPlan } from "./plan-format";
+import { formatJson, formatMarkdown, formatText, formatZone, toPlan } from "./plan-format";
 import { listStacks, renderStack, UnknownStackError } from "./render";
 
-const FORMATS = { text: formatText, json: formatJson, markdown: formatMarkdown };
+const FORMATS = { text: formatText, json: formatJson, markdown: formatMarkdown, zone: formatZone };
 
 async function main(): Promise<number> {
   const options = new Command("plan")

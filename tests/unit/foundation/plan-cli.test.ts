@@ -19,6 +19,13 @@ describe("npm run plan", () => {
     expect(JSON.parse(result.stdout).stack).toBe("pica02");
   });
 
+  it("prints the DNS records as a zone-file snippet", () => {
+    const result = plan("--stack", "pica02", "--format", "zone");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^picasoft\.example\.org\.\t3600\tIN\tMX\t10 mail\.picasoft\.example\.org\.$/m);
+    expect(result.stdout).toMatch(/^mail\._domainkey\.picasoft\.example\.org\.\t3600\tIN\tTXT\t"v=DKIM1; k=rsa; p=/m);
+  });
+
   it("names the argument and the stacks that exist when the stack is unknown", () => {
     const result = plan("--stack", "pica99");
     expect(result.status).toBe(2);
@@ -28,6 +35,6 @@ describe("npm run plan", () => {
   it("refuses an unknown format and lists the valid ones", () => {
     const result = plan("--format", "yaml");
     expect(result.status).not.toBe(0);
-    expect(result.stderr).toContain("Allowed choices are text, json, markdown");
+    expect(result.stderr).toContain("Allowed choices are text, json, markdown, zone");
   });
 });
