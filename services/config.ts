@@ -49,21 +49,28 @@ export const StackSettings = z
     /** The services this host runs; a service that is absent does not run here. */
     services: z.strictObject({ proxy: ProxySettings, ...serviceSchemas }),
     /** Partner associations hosted here (each gets its own Nextcloud when the service runs). */
-    partners: z.array(Partner).default([]),
+    partners: z
+      .array(Partner)
+      // Checked on the list itself, so that these are reported even when another setting is wrong.
+      .superRefine((partners, ctx) => {
+        partners.forEach((partner, index) => {
+          const first = partners.findIndex((p) => p.domain === partner.domain);
+          if (first !== index) {
+            ctx.addIssue({ code: "custom", path: [index, "domain"], message: `duplicate domain; already used by partners.${first}` });
+          }
+          if (partners.findIndex((p) => p.id === partner.id) !== index) {
+            ctx.addIssue({ code: "custom", path: [index, "id"], message: "duplicate id; each partner needs its own" });
+          }
+        });
+      })
+      .default([]),
     /** Remote hosts only: how Pulumi prepares the machine over SSH and where logins come from (hosts/settings.ts). */
     provisioning: HostProvisioningSettings.optional(),
   })
   .superRefine((stack, ctx) => {
     stack.partners.forEach((partner, index) => {
-      const first = stack.partners.findIndex((p) => p.domain === partner.domain);
-      if (first !== index) {
-        ctx.addIssue({ code: "custom", path: ["partners", index, "domain"], message: `duplicate domain; already used by partners.${first}` });
-      }
       if (partner.domain === tenantAddresses(stack)[0].domain) {
         ctx.addIssue({ code: "custom", path: ["partners", index, "domain"], message: "duplicate domain; already used by the association's own Nextcloud" });
-      }
-      if (stack.partners.findIndex((p) => p.id === partner.id) !== index) {
-        ctx.addIssue({ code: "custom", path: ["partners", index, "id"], message: "duplicate id; each partner needs its own" });
       }
     });
     if (stack.services.proxy.tls === "acme" && !stack.acmeEmail) {

@@ -61,6 +61,17 @@ describe("stack config errors", () => {
     expect(message).toContain("services.proxy.tls:");
   });
 
+  it("reports a duplicate partner even when another setting is wrong too", async () => {
+    const { message } = await configErrorOf(
+      localWith((c) => {
+        c["infra:services"].proxy.tls = "none";
+        c["infra:partners"].push({ ...c["infra:partners"][0], id: "other" });
+      }),
+    );
+    expect(message).toContain("services.proxy.tls:");
+    expect(message).toContain("partners.1.domain: duplicate domain; already used by partners.0");
+  });
+
   it("prints the problems as a list, not a stack trace", async () => {
     const { message } = await configErrorOf(localWith((c) => (c["infra:domain"] = "x")));
     expect(message).toMatch(/^Invalid stack configuration:\n  - domain: /);
