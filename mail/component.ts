@@ -67,7 +67,12 @@ export const MailSettings = z
 export type MailConfig = z.output<typeof MailSettings>;
 
 /** Names of the containers: also their host names (rspamd's is used in postfix/main.cf). */
-export const MAIL_CONTAINERS = { postfix: "mail-postfix", dovecot: "mail-dovecot", rspamd: "mail-rspamd" } as const;
+export const MAIL_CONTAINERS = {
+  postfix: "mail-postfix",
+  dovecot: "mail-dovecot",
+  rspamd: "mail-rspamd",
+  mtaSts: "mail-mta-sts",
+} as const;
 
 /**
  * Dovecot's alias on the mail network only: LMTP and the SASL service listen on that address alone, so
@@ -241,6 +246,23 @@ export class MailServer extends pulumi.ComponentResource {
     };
 
     this.mtaStsPolicy = mtaStsPolicy(this.hostname, settings.mtaStsMode);
+    serviceContainer(
+      host,
+      MAIL_CONTAINERS.mtaSts,
+      {
+        service: "mail",
+        role: "app",
+        image: host.ownImage(MAIL_CONTAINERS.mtaSts, "mail/mta-sts", this),
+        networks: [{ network: host.edge }],
+        memoryMb: 16,
+        env: { MTA_STS_POLICY: this.mtaStsPolicy },
+        readOnlyRootfs: true,
+        tmpfs: { "/tmp": "rw,noexec,nosuid,size=1m" },
+        routes: [{ host: `mta-sts.${domain}`, port: 8080 }],
+        healthcheck: { test: ["CMD", "busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/.well-known/mta-sts.txt"] },
+      },
+      { parent: this },
+    );
     this.dnsRecords = dkimKey.publicKeyPem.apply((dkimPublicKeyPem) =>
       mailDnsRecords({
         domain,

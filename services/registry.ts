@@ -27,7 +27,7 @@ export const serviceModules = {
   // The directory first: the services after it read host.directory.
   ldap: service({ settings: LdapSettings, ownImages: ["ldap"], create: (host, settings, parent) => new Directory("ldap", { host, settings }, { parent }) }),
   // Mail reads host.directory and sets host.mail for the web services below.
-  mail: service({ settings: MailSettings, ownImages: ["mail-postfix", "mail-dovecot", "mail-rspamd"], create: (host, settings, parent) => new MailServer("mail", { host, settings }, { parent }) }),
+  mail: service({ settings: MailSettings, ownImages: ["mail-postfix", "mail-dovecot", "mail-rspamd", "mail-mta-sts"], create: (host, settings, parent) => new MailServer("mail", { host, settings }, { parent }) }),
   // Web services read host.directory and host.mail: keep them after the ldap and mail entries.
   mattermost: service({ settings: MattermostSettings, create: (host, settings, parent) => new Mattermost("mattermost", { host, settings }, { parent }) }),
   nextcloud: service({ settings: NextcloudSettings, create: (host, settings, parent) => new Nextcloud("nextcloud", { host, settings }, { parent }) }),

@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { dkimPublicKeyBase64 } from "../../../mail/dns";
+import { dkimPublicKeyBase64, mtaStsPolicy, mtaStsPolicyId } from "../../../mail/dns";
 import { MailSettings } from "../../../mail/component";
 import { readStackFile, renderStack, type RenderedContainer, type RenderedStack } from "../../../stacks/render";
 
@@ -19,9 +19,20 @@ const container = (stack: RenderedStack, name: string): RenderedContainer => {
 };
 
 describe("mail server in the rendered stacks", () => {
-  it("runs one daemon per container: postfix, dovecot, rspamd", () => {
-    expect(mailContainers(local).map((c) => c.name)).toEqual(["mail-dovecot", "mail-postfix", "mail-rspamd"]);
-    expect(mailContainers(pica02).map((c) => c.name)).toEqual(["mail-dovecot", "mail-postfix", "mail-rspamd"]);
+  it("runs one daemon per container: postfix, dovecot, rspamd, and the MTA-STS policy server", () => {
+    const names = ["mail-dovecot", "mail-mta-sts", "mail-postfix", "mail-rspamd"];
+    expect(mailContainers(local).map((c) => c.name)).toEqual(names);
+    expect(mailContainers(pica02).map((c) => c.name)).toEqual(names);
+  });
+
+  it("serves the MTA-STS policy that the _mta-sts record announces, behind the proxy", () => {
+    const server = container(pica02, "mail-mta-sts");
+    const policy = server.env.MTA_STS_POLICY;
+    expect(policy).toBe(mtaStsPolicy("mail.picasoft.example.org", "testing"));
+    expect(pica02.routes).toContainEqual({ url: "https://mta-sts.picasoft.example.org", container: "mail-mta-sts" });
+    expect(pica02.dns).toContainEqual({ name: "_mta-sts.picasoft.example.org", type: "TXT", value: `v=STSv1; id=${mtaStsPolicyId(policy)}` });
+    expect(server.ports).toEqual([]);
+    expect(server.readOnly).toBe(true);
   });
 
   it("keeps the hardening defaults; only Postfix's root master gets capabilities back, each with a why", () => {
