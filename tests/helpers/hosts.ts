@@ -1,12 +1,11 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { execFile } from "node:child_process";
 import { Attribute, Change, type Client } from "ldapts";
 import { renderHostFiles, type HostFile, type HostRenderInput } from "../../hosts/render";
 import { docker, dockerOk, type ExecResult } from "./docker";
 import type { RunningStack } from "./harness";
-import { CERT_NAME, type Directory } from "./ldap";
+import { runMembersCli, type Directory } from "./ldap";
 
 /**
  * A Debian host for the hosts/ integration tests: the hosts/test-host image on the stack's `directory`
@@ -300,21 +299,7 @@ async function changeMembership(client: Client, directory: Directory, operation:
   ]);
 }
 
-const MEMBERS_CLI = path.join(REPO_ROOT, "ldap/members/cli.ts");
-
 /** `npm run members -- ARGS` against the directory container, as the admin. */
 export function members(directory: Directory, args: string[]): Promise<ExecResult> {
-  const env = {
-    ...process.env,
-    LDAP_URL: `ldaps://${directory.ip}:636`,
-    LDAP_BASE_DN: directory.baseDn,
-    LDAP_BIND_PASSWORD: directory.adminPassword,
-    LDAP_CA_FILE: directory.caFile,
-    LDAP_TLS_SERVERNAME: CERT_NAME,
-  };
-  return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", MEMBERS_CLI, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ exitCode: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
+  return runMembersCli(directory, args);
 }

@@ -1,7 +1,9 @@
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Attribute, Change, Client } from "ldapts";
+import type { ExecResult } from "./docker";
 import type { RunningStack } from "./harness";
 
 /**
@@ -118,4 +120,28 @@ export async function rejectsWith(promise: Promise<unknown>): Promise<string> {
     return (error as Error).constructor.name;
   }
   return "resolved";
+}
+
+const MEMBERS_CLI = path.resolve(__dirname, "../../ldap/members/cli.ts");
+
+/**
+ * `npm run members -- ARGS` as a child process against the directory container, as the admin over
+ * LDAPS; `env` overrides a connection setting (e.g. a wrong LDAP_BIND_PASSWORD, an ldap:// URL).
+ */
+export function runMembersCli(directory: Directory, args: string[], env: Record<string, string> = {}): Promise<ExecResult> {
+  const connection = {
+    LDAP_URL: `ldaps://${directory.ip}:636`,
+    LDAP_BASE_DN: directory.baseDn,
+    LDAP_BIND_PASSWORD: directory.adminPassword,
+    LDAP_CA_FILE: directory.caFile,
+    LDAP_TLS_SERVERNAME: CERT_NAME,
+  };
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", MEMBERS_CLI, ...args],
+      { env: { ...process.env, ...connection, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => resolve({ exitCode: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
+    );
+  });
 }

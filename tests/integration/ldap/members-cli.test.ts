@@ -1,17 +1,7 @@
-import { execFile } from "node:child_process";
-import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerAvailable } from "../../helpers/docker";
 import { startStack, type RunningStack } from "../../helpers/harness";
-import { CERT_NAME, openDirectory, rejectsWith, type Directory } from "../../helpers/ldap";
-
-const CLI = path.resolve(__dirname, "../../../ldap/members/cli.ts");
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { openDirectory, rejectsWith, runMembersCli, type Directory } from "../../helpers/ldap";
 
 /** An ed25519 public key line with a well-formed blob (the key itself is random bytes). */
 function ed25519Key(comment: string): string {
@@ -25,22 +15,7 @@ describe.runIf(dockerAvailable())("members CLI", () => {
   let stack: RunningStack;
   let directory: Directory;
 
-  function members(...args: string[]): Promise<Run> {
-    const env = {
-      ...process.env,
-      LDAP_URL: `ldaps://${directory.ip}:636`,
-      LDAP_BASE_DN: directory.baseDn,
-      LDAP_BIND_PASSWORD: directory.adminPassword,
-      LDAP_CA_FILE: directory.caFile,
-      LDAP_TLS_SERVERNAME: CERT_NAME,
-    };
-    return new Promise((resolve) => {
-      execFile(process.execPath, ["--import", "tsx", CLI, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      });
-    });
-  }
+  const members = (...args: string[]) => runMembersCli(directory, args);
 
   async function entry(uid: string, attributes: string[]): Promise<Record<string, unknown>> {
     const admin = await directory.bound(directory.adminDn, directory.adminPassword);
@@ -73,7 +48,7 @@ describe.runIf(dockerAvailable())("members CLI", () => {
   it("prints help for every command", async () => {
     for (const command of ["add", "renew", "grant-tech", "revoke-tech", "list", "expire", "remove", "export"]) {
       const run = await members(command, "--help");
-      expect(run.code, command).toBe(0);
+      expect(run.exitCode, command).toBe(0);
       expect(run.stdout, command).toContain(`Usage: members ${command}`);
     }
   });
@@ -97,7 +72,7 @@ describe.runIf(dockerAvailable())("members CLI", () => {
 
   it("adds a legal person without a login", async () => {
     const run = await members("add", "--uid", "transition", "--name", "Compiègne en Transition", "--email", "contact@transition.example.org", "--type", "legal");
-    expect(run.code, run.stderr).toBe(0);
+    expect(run.exitCode, run.stderr).toBe(0);
     const legal = await entry("transition", ["objectClass", "uidNumber", "userPassword", "cn"]);
     expect(legal.objectClass).toEqual(["inetOrgPerson", "assoMember"]);
     expect(legal.cn).toBe("Compiègne en Transition");
@@ -132,7 +107,7 @@ describe.runIf(dockerAvailable())("members CLI", () => {
     it.each(cases)("%s", async (_name, args, message) => {
       const before = await directory.slapcat(1);
       const run = await members(...args);
-      expect(run.code).toBe(2);
+      expect(run.exitCode).toBe(2);
       expect(run.stderr.split("\n")[0]).toBe(message);
       expect(run.stderr).not.toMatch(/\n\s+at /);
       expect(await directory.slapcat(1)).toBe(before);
@@ -140,7 +115,7 @@ describe.runIf(dockerAvailable())("members CLI", () => {
 
     it("reports every bad argument of a command at once", async () => {
       const run = await members("add", "--uid", "X", "--name", "J D", "--email", "nope", "--until", "tomorrow");
-      expect(run.code).toBe(2);
+      expect(run.exitCode).toBe(2);
       expect(run.stderr.split("\n").filter((line) => line.startsWith("members add: "))).toHaveLength(3);
     });
   });
@@ -164,7 +139,7 @@ describe.runIf(dockerAvailable())("members CLI", () => {
 
   it("lists the members, and those whose membership or access ends soon", async () => {
     const all = await members("list");
-    expect(all.code, all.stderr).toBe(0);
+    expect(all.exitCode, all.stderr).toBe(0);
     for (const uid of ["jdupont", "pmartin", "transition"]) expect(all.stdout).toContain(uid);
     expect(all.stdout).toContain("3 member(s)");
     const soon = await members("list", "--expiring", "30d", "--now", "2027-01-15");
@@ -195,7 +170,7 @@ describe.runIf(dockerAvailable())("members CLI", () => {
 
   it("lifts the lock when tech access is granted again", async () => {
     const run = await members("grant-tech", "pmartin", "--until", "2099-01-31");
-    expect(run.code, run.stderr).toBe(0);
+    expect(run.exitCode, run.stderr).toBe(0);
     const pmartin = await entry("pmartin", ["shadowExpire", "pwdAccountLockedTime"]);
     expect(pmartin.shadowExpire ?? []).toEqual([]);
     expect(pmartin.pwdAccountLockedTime ?? []).toEqual([]);
@@ -203,7 +178,7 @@ describe.runIf(dockerAvailable())("members CLI", () => {
 
   it("exports a CSV for the general assembly with the counts of physical and legal members", async () => {
     const run = await members("export", "--now", "2027-01-01");
-    expect(run.code, run.stderr).toBe(0);
+    expect(run.exitCode, run.stderr).toBe(0);
     const lines = run.stdout.trimEnd().split("\r\n");
     expect(lines[0]).toBe("uid,name,email,type,membership_end,current,tech,admin");
     expect(lines).toContain("jdupont,Jeanne Dupont,jeanne@asso.localhost,physical,2028-09-30,yes,yes,no");
@@ -222,24 +197,14 @@ describe.runIf(dockerAvailable())("members CLI", () => {
   });
 
   it("says what is wrong when the bind password is wrong", async () => {
-    const run = await new Promise<Run>((resolve) => {
-      const env = { ...process.env, LDAP_URL: `ldaps://${directory.ip}:636`, LDAP_BASE_DN: directory.baseDn, LDAP_BIND_PASSWORD: "wrong", LDAP_CA_FILE: directory.caFile, LDAP_TLS_SERVERNAME: CERT_NAME };
-      execFile(process.execPath, ["--import", "tsx", CLI, "list"], { env }, (error, stdout, stderr) =>
-        resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
-      );
-    });
-    expect(run.code).toBe(1);
+    const run = await runMembersCli(directory, ["list"], { LDAP_BIND_PASSWORD: "wrong" });
+    expect(run.exitCode).toBe(1);
     expect(run.stderr.trim()).toBe(`members list: cannot bind to ldaps://${directory.ip}:636: invalid credentials (code 49); check LDAP_BIND_DN and LDAP_BIND_PASSWORD`);
   });
 
   it("works over StartTLS with an ldap:// URL", async () => {
-    const run = await new Promise<Run>((resolve) => {
-      const env = { ...process.env, LDAP_URL: `ldap://${directory.ip}:389`, LDAP_BASE_DN: directory.baseDn, LDAP_BIND_PASSWORD: directory.adminPassword, LDAP_CA_FILE: directory.caFile, LDAP_TLS_SERVERNAME: CERT_NAME };
-      execFile(process.execPath, ["--import", "tsx", CLI, "list"], { env }, (error, stdout, stderr) =>
-        resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
-      );
-    });
-    expect(run.code, run.stderr).toBe(0);
+    const run = await runMembersCli(directory, ["list"], { LDAP_URL: `ldap://${directory.ip}:389` });
+    expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout).toContain("jdupont");
   });
 });
