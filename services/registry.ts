@@ -40,5 +40,3 @@ type Modules = typeof serviceModules;
 export const serviceSchemas = Object.fromEntries(
   Object.entries(serviceModules).map(([name, module]) => [name, (module as ServiceModule<z.ZodType>).settings.optional()]),
 ) as { [K in keyof Modules]: z.ZodOptional<Modules[K]["settings"]> };
-
-export { service };
