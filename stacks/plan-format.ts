@@ -1,45 +1,23 @@
 import Table from "cli-table3";
-import { provisioningLines, type ProvisioningSummary } from "../hosts/summary";
+import { provisioningLines } from "../hosts/summary";
 import { zoneFile } from "../mail/dns";
-import type { DnsRecord } from "../services/host";
 import type { RenderedContainer, RenderedStack } from "./render";
 
 /** How a rendered stack is printed: for people (text, markdown) and for scripts (json). No secret is ever printed. */
 
 export const SECRET = "[secret]";
 
-export interface PlanContainer {
-  name: string;
-  service: string;
-  role: string;
-  image: string;
-  networks: string[];
-  ports: { host: number; container: number; protocol: string; ip: string }[];
-  volumes: { source: string; target: string; readOnly: boolean }[];
-  env: Record<string, string>;
-  memoryMb: number;
-  restart: string;
-  healthcheck: boolean;
-  privileged: boolean;
-  noNewPrivileges: boolean;
-  capDrop: string[];
-  capAdd: string[];
-  readOnly: boolean;
-  user: string | null;
-  exceptions: Record<string, string>;
-}
+/** A container as the plan prints it: the rendered fields people and scripts read, env redacted. */
+export type PlanContainer = Pick<
+  RenderedContainer,
+  | "name" | "service" | "role" | "image" | "networks" | "ports" | "env" | "memoryMb" | "restart" | "healthcheck"
+  | "privileged" | "noNewPrivileges" | "capDrop" | "capAdd" | "readOnly" | "user" | "exceptions"
+> & { volumes: { source: string; target: string; readOnly: boolean }[] };
 
-export interface Plan {
-  stack: string;
+export type Plan = Pick<RenderedStack, "stack" | "networks" | "volumes" | "routes" | "dns" | "memory" | "provisioning"> & {
   resources: number;
   containers: PlanContainer[];
-  networks: { name: string; internal: boolean }[];
-  volumes: { name: string }[];
-  routes: { url: string; container: string }[];
-  dns: DnsRecord[];
-  memory: { budgetMb: number; usedMb: number; withinBudget: boolean };
-  provisioning: ProvisioningSummary | null;
-}
+};
 
 /** The JSON contract of ARCHITECTURE.md, with secret env values replaced by `[secret]`. */
 export function toPlan(rendered: RenderedStack): Plan {

@@ -1,22 +1,15 @@
 import { Attribute, Change, type Client } from "ldapts";
 import { LOCKED_FOREVER, type ExpiryPlan } from "./expire";
 import { groupDn, PERSON_ATTRIBUTES, toPerson, type Person } from "./person";
-import type { PersonType } from "./validate";
 
 /** The first uidNumber given to a member; groups use 10000-10002 (docs/contracts.md). */
 export const FIRST_UID_NUMBER = 20000;
 
-export interface NewMember {
-  uid: string;
-  name: string;
-  mail: string;
-  type: PersonType;
-  membershipEnd?: string;
-  /** Set for tech and admins. */
-  accessEnd?: string;
+/** What `add` writes: a Person's own fields (accessEnd set for tech and admins), its groups and keys. */
+export type NewMember = Pick<Person, "uid" | "name" | "mail" | "type" | "membershipEnd" | "accessEnd"> & {
   groups: ("tech" | "admins")[];
   sshKeys: string[];
-}
+};
 
 function change(operation: "add" | "delete" | "replace", type: string, values: string[]): Change {
   return new Change({ operation, modification: new Attribute({ type, values }) });
