@@ -27,6 +27,8 @@ export interface RunningStack {
   waitHealthy(name: string, timeoutMs?: number): Promise<void>;
   logs(name: string): Promise<string>;
   runOnNetwork(network: string, image: string, cmd: string[], options?: { input?: string; env?: Record<string, string> }): Promise<ExecResult>;
+  /** Run a command in a one-off container of `name`'s image, user and volumes (offline tools, while `name` is stopped). */
+  runOnVolumes(name: string, cmd: string[], options?: { input?: string }): Promise<ExecResult>;
   teardown(): Promise<void>;
 }
 
@@ -244,6 +246,21 @@ class Harness implements RunningStack {
         "--network", this.prefix + network,
         ...Object.entries(options.env ?? {}).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
         image, ...cmd,
+      ],
+      { input: options.input },
+    );
+  }
+
+  runOnVolumes(name: string, cmd: string[], options: { input?: string } = {}): Promise<ExecResult> {
+    const spec = this.spec(name);
+    const [entrypoint, ...args] = cmd;
+    return docker(
+      [
+        "run", "--rm", ...(options.input !== undefined ? ["-i"] : []),
+        "--volumes-from", this.prefix + name,
+        ...(spec.user ? ["--user", spec.user] : []),
+        "--entrypoint", entrypoint,
+        spec.image, ...args,
       ],
       { input: options.input },
     );
