@@ -26,8 +26,13 @@ export interface Directory {
   bound(dn: string, password: string): Promise<Client>;
   /** The data as slapcat prints it (inside the container, through the local database). */
   slapcat(database: 0 | 1): Promise<string>;
+  /** A person's userPassword as stored (the hash), read with slapcat. */
+  storedPassword(uid: string): Promise<string>;
   peopleDn(uid: string): string;
 }
+
+/** How the image stores a password: argon2id at the cost ldap-entrypoint states (libsodium's own is 64 MiB). */
+export const IMAGE_PASSWORD_HASH = /^\{ARGON2\}\$argon2id\$v=19\$m=4096,t=3,p=1\$/;
 
 export const CERT_NAME = "ldap";
 
@@ -65,6 +70,10 @@ export async function openDirectory(stack: RunningStack): Promise<Directory> {
       const result = await stack.exec("ldap", ["slapcat", "-F", "/etc/ldap/slapd.d", "-n", String(database), "-o", "ldif-wrap=no"]);
       if (result.exitCode !== 0) throw new Error(`slapcat failed: ${result.stderr}`);
       return result.stdout;
+    },
+    async storedPassword(uid) {
+      const entry = (await directory.slapcat(1)).split("\n\n").find((block) => block.startsWith(`dn: ${directory.peopleDn(uid)}\n`)) ?? "";
+      return Buffer.from(/^userPassword:: (.+)$/m.exec(entry)?.[1] ?? "", "base64").toString("utf8");
     },
     peopleDn: (uid) => `uid=${uid},ou=people,${baseDn}`,
   };
