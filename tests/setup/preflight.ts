@@ -1,0 +1,50 @@
+/**
+ * Preflight for the test layers: every tool the tests run on this machine is checked for the capability
+ * they use, before any scenario starts. A missing one stops the run with one line naming the Debian
+ * package, instead of a dozen scenarios failing with confusing SMTP or exec errors.
+ */
+import { spawnSync } from "node:child_process";
+
+export interface ToolCheck {
+  /** What the tests need, in words. */
+  need: string;
+  /** The Debian package(s) that provide it. */
+  debianPackage: string;
+  /** Command and arguments to run; the check passes when it exits 0 and `expect` (if any) is in its output. */
+  command: [string, ...string[]];
+  expect?: RegExp;
+}
+
+/** Tools the unit layer runs (no Docker). */
+export const UNIT_TOOLS: ToolCheck[] = [
+  { need: "shellcheck (rendered scripts and images' shell)", debianPackage: "shellcheck", command: ["shellcheck", "--version"] },
+  { need: "git (pipeline checks through gitlab-ci-local)", debianPackage: "git", command: ["git", "--version"] },
+];
+
+/** Tools the integration layer runs, beyond the Docker engine itself (tests/helpers/docker.ts). */
+export const INTEGRATION_TOOLS: ToolCheck[] = [
+  { need: "the Docker client", debianPackage: "docker.io", command: ["docker", "--version"] },
+  // swaks speaks STARTTLS and SMTPS only with Net::SSLeay and IO::Socket::SSL, which are Recommends of
+  // swaks: a `--no-install-recommends` install has no TLS and every AUTH scenario fails obscurely.
+  {
+    need: "swaks with TLS (STARTTLS, SMTPS)",
+    debianPackage: "swaks libnet-ssleay-perl libio-socket-ssl-perl",
+    command: ["swaks", "--support"],
+    expect: /TLS supported/,
+  },
+];
+
+/** The tools that fail their check, each as one line naming the package to install. */
+export function missingTools(tools: ToolCheck[]): string[] {
+  return tools.flatMap((tool) => {
+    const run = spawnSync(tool.command[0], tool.command.slice(1), { encoding: "utf8", timeout: 20_000 });
+    const output = `${run.stdout ?? ""}${run.stderr ?? ""}`;
+    const ok = !run.error && run.status === 0 && (!tool.expect || tool.expect.test(output));
+    return ok ? [] : [`missing ${tool.need}: apt-get install ${tool.debianPackage}`];
+  });
+}
+
+export function assertTools(tools: ToolCheck[]): void {
+  const missing = missingTools(tools);
+  if (missing.length > 0) throw new Error(`preflight: ${missing.join("; ")}`);
+}

@@ -1,0 +1,5 @@
+import { assertTools, UNIT_TOOLS } from "./preflight";
+
+export default function setup(): void {
+  assertTools(UNIT_TOOLS);
+}
