@@ -16,7 +16,7 @@ export interface ListedJob {
   stage: string;
   when: string;
   allow_failure: boolean;
-  needs?: { job: string }[];
+  needs?: { job: string; optional?: boolean; artifacts?: boolean }[];
 }
 
 /** Pipeline variables as GitLab sets them; `undefined` means unset (e.g. CI_COMMIT_BRANCH in MR pipelines). */
@@ -28,6 +28,8 @@ function git(cwd: string, ...args: string[]): void {
 
 export class PipelineRepo {
   readonly dir = mkdtempSync(path.join(tmpdir(), "gcl-"));
+  /** listJobs results by variables (each gitlab-ci-local run takes about a second); reset by change(). */
+  private listed = new Map<string, ListedJob[]>();
 
   constructor() {
     cpSync(path.join(REPO_ROOT, ".gitlab-ci.yml"), path.join(this.dir, ".gitlab-ci.yml"));
@@ -48,10 +50,11 @@ export class PipelineRepo {
     }
     git(this.dir, "add", "-A");
     git(this.dir, "commit", "-q", "-m", "change");
+    this.listed.clear();
     return this;
   }
 
-  private run(flag: "--list-json" | "--preview", variables: PipelineVariables): string {
+  private run(flag: "--list-json" | "--preview" | "--validate-dependency-chain", variables: PipelineVariables): string {
     const args = [GCL, flag];
     for (const [name, value] of Object.entries(variables)) {
       args.push(...(value === undefined ? ["--unset-variable", name] : ["--variable", `${name}=${value}`]));
@@ -66,9 +69,23 @@ export class PipelineRepo {
 
   /** Every job with the `when` its rules give for these variables ("never" = not in the pipeline). */
   listJobs(variables: PipelineVariables): ListedJob[] {
-    const out = this.run("--list-json", variables);
-    // gitlab-ci-local prints warnings (overridden predefined variables) before the JSON.
-    return JSON.parse(out.slice(out.indexOf("\n[") + 1)) as ListedJob[];
+    const key = JSON.stringify(Object.entries(variables).sort());
+    let jobs = this.listed.get(key);
+    if (!jobs) {
+      const out = this.run("--list-json", variables);
+      // gitlab-ci-local prints warnings (overridden predefined variables) before the JSON.
+      jobs = JSON.parse(out.slice(out.indexOf("\n[") + 1)) as ListedJob[];
+      this.listed.set(key, jobs);
+    }
+    return structuredClone(jobs);
+  }
+
+  /**
+   * gitlab-ci-local's check that every job a running job needs also runs (optional needs may be
+   * absent). Throws with its message when one does not.
+   */
+  validateNeeds(variables: PipelineVariables): void {
+    this.run("--validate-dependency-chain", variables);
   }
 
   /** The merged configuration (includes and `extends` resolved), as YAML text. */

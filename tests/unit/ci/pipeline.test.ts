@@ -18,9 +18,23 @@ const TAG: PipelineVariables = { CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: u
 
 const CHECKS = ["lint", "test:integration", "test:unit"];
 const IMAGES = ["images:build", "images:pin", "images:scan"];
+const HOSTS = ["pica01", "pica02"];
+// What previews and deploys wait for: the checks that run on any runner, and the image jobs where a
+// pipeline has them. Never test:integration, which needs the docker-host runner.
+const PULUMI_NEEDS = [
+  { job: "lint", optional: false },
+  { job: "test:unit", optional: false },
+  { job: "images:build", optional: true },
+  { job: "images:scan", optional: true },
+  { job: "images:pin", optional: true },
+];
 
 function running(jobs: ListedJob[]): string[] {
   return jobs.filter((job) => job.when !== "never").map((job) => job.name).sort();
+}
+
+function needsOf(jobs: ListedJob[], name: string): { job: string; optional: boolean }[] {
+  return (job(jobs, name).needs ?? []).map((need) => ({ job: need.job, optional: need.optional === true }));
 }
 
 function job(jobs: ListedJob[], name: string): ListedJob {
@@ -124,6 +138,72 @@ describe("tag pipeline", () => {
   it("runs the checks only", () => {
     expect(running(repo.listJobs(TAG))).toEqual(CHECKS);
   });
+});
+
+describe("previews and deploys", () => {
+  it.each(HOSTS)("preview:%s needs only lint, test:unit and the optional image jobs, never test:integration", (host) => {
+    for (const pipeline of [repo, withImageChange]) {
+      expect(needsOf(pipeline.listJobs(MERGE_REQUEST), `preview:${host}`)).toEqual(PULUMI_NEEDS);
+    }
+  });
+
+  it("deploys pica02 first: pica01 reads its outputs through a stack reference", () => {
+    const jobs = repo.listJobs(DEFAULT_BRANCH);
+    expect(needsOf(jobs, "deploy:pica02")).toEqual(PULUMI_NEEDS);
+    expect(needsOf(jobs, "deploy:pica01")).toEqual([...PULUMI_NEEDS, { job: "deploy:pica02", optional: false }]);
+  });
+
+  it("needs no job of the docker-host runner except the image build, and only where images changed", () => {
+    const dockerHostJobs = Object.entries(merged)
+      .filter(([, config]) => ((config as { tags?: string[] }).tags ?? []).includes("docker-host"))
+      .map(([name]) => name)
+      .sort();
+    expect(dockerHostJobs).toEqual(["images:build", "test:integration"]);
+    for (const name of HOSTS.flatMap((host) => [`preview:${host}`, `deploy:${host}`])) {
+      const needs = (merged[name].needs as { job: string; optional?: boolean }[]).filter((need) => dockerHostJobs.includes(need.job));
+      expect(needs, name).toEqual([{ job: "images:build", optional: true, artifacts: false }]);
+    }
+  });
+
+  // gitlab-ci-local fails when a running job needs a job the pipeline does not have (or a manual job
+  // nobody starts, hence DEPLOY_AUTO=true for the default branch).
+  it.each([
+    ["a merge request", MERGE_REQUEST, false],
+    ["a merge request that changes an image", MERGE_REQUEST, true],
+    ["the default branch", { ...DEFAULT_BRANCH, DEPLOY_AUTO: "true" }, false],
+    ["the default branch with an image change", { ...DEFAULT_BRANCH, DEPLOY_AUTO: "true" }, true],
+    ["a schedule", SCHEDULE, false],
+    ["a tag", TAG, false],
+  ])("every job a running job needs is in the pipeline of %s", (_kind, variables, imageChange) => {
+    expect(() => (imageChange ? withImageChange : repo).validateNeeds(variables)).not.toThrow();
+  });
+
+  it.each(HOSTS.flatMap((host) => [`preview:${host}`, `deploy:${host}`, `drift:${host}`]))(
+    "%s caches Pulumi's provider plugins under the project directory, keyed on package-lock.json",
+    (name) => {
+      const config = merged[name] as {
+        variables: Record<string, string>;
+        cache: { key: { files?: string[]; prefix?: string }; paths: string[] }[];
+      };
+      const home = config.variables.PULUMI_HOME;
+      expect(home).toMatch(/^\$CI_PROJECT_DIR\/[\w.-]+$/);
+      const pluginsPath = `${home.slice("$CI_PROJECT_DIR/".length)}/plugins/`;
+      const pluginCache = config.cache.find((cache) => cache.paths.includes(pluginsPath));
+      expect(pluginCache, `a cache of ${pluginsPath}`).toBeDefined();
+      expect(pluginCache?.key.files).toEqual(["package-lock.json"]);
+      // Its own key: the npm cache of the .node jobs (same lockfile) must not overwrite it.
+      expect(pluginCache?.key.prefix).toBeTruthy();
+    },
+  );
+
+  it.each(HOSTS.flatMap((host) => [`preview:${host}`, `deploy:${host}`, `drift:${host}`]))(
+    "%s sources ci/ssh-setup.sh, so the ssh-agent it starts serves the job's script",
+    (name) => {
+      const beforeScript = merged[name].before_script as string[];
+      expect(beforeScript).toEqual(expect.arrayContaining([expect.stringMatching(/^(\.|source) ci\/ssh-setup\.sh$/)]));
+      expect(beforeScript.join("\n")).not.toMatch(/\b(bash|sh) ci\/ssh-setup\.sh/);
+    },
+  );
 });
 
 describe("merged configuration", () => {
