@@ -19,3 +19,26 @@ export function builtImage(name: string, repository: string, commitSha: string, 
   const digest = ref.slice(repository.length + 1);
   return { name, ref, pin: `${commitSha}@${digest}` };
 }
+
+export interface BuildOptions {
+  /** `<repository>:<tag>` to build. */
+  tagged: string;
+  /** Build context, relative to the directory docker runs in. */
+  context: string;
+  /** FROM image of our Dockerfiles (their `ARG BASE_IMAGE`); unset: the Dockerfile's default. */
+  baseImage?: string;
+  /** Pull a newer base image first (CI); off where no registry is reachable (tests, offline builds). */
+  pull?: boolean;
+}
+
+/** The `docker build` arguments for one of our images. */
+export function dockerBuildArgs(options: BuildOptions): string[] {
+  return [
+    "build",
+    ...(options.pull ? ["--pull"] : []),
+    ...(options.baseImage ? ["--build-arg", `BASE_IMAGE=${options.baseImage}`] : []),
+    "--tag",
+    options.tagged,
+    options.context,
+  ];
+}

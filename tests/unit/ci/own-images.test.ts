@@ -1,10 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { discoverOwnImages, imagesToBuild, type OwnImage, ownImageOf } from "../../../ci/lib/own-images";
 import { openPinMergeRequest, type PinMergeRequestApi } from "../../../ci/lib/pin-merge-request";
-import { builtImage, changeBase } from "../../../ci/lib/registry";
+import { builtImage, changeBase, dockerBuildArgs } from "../../../ci/lib/registry";
+
+const REPO_ROOT = path.resolve(__dirname, "../../..");
 
 const SHA = "89abcdef0123456789abcdef0123456789abcdef";
 const DIGEST = `sha256:${"d".repeat(64)}`;
@@ -87,6 +89,45 @@ describe("builtImage", () => {
   it("fails when the push left no digest", () => {
     expect(() => builtImage("ldap", repository, SHA, [])).toThrow(/ldap: no digest/);
   });
+});
+
+describe("dockerBuildArgs", () => {
+  const tagged = `registry.gitlab.example.org/asso/infra/ldap:${SHA}`;
+
+  it("builds on the local base image, without pulling, unless asked", () => {
+    expect(dockerBuildArgs({ tagged, context: "ldap/image" })).toEqual(["build", "--tag", tagged, "ldap/image"]);
+  });
+
+  it("pulls the base image first when asked (the images:build job)", () => {
+    expect(dockerBuildArgs({ tagged, context: "ldap/image", pull: true })).toEqual(["build", "--pull", "--tag", tagged, "ldap/image"]);
+  });
+
+  it("passes BASE_IMAGE as the build argument our Dockerfiles declare", () => {
+    expect(dockerBuildArgs({ tagged, context: "mail/postfix", baseImage: "debian:bookworm-slim@sha256:" + "a".repeat(64) })).toEqual([
+      "build",
+      "--build-arg",
+      `BASE_IMAGE=debian:bookworm-slim@sha256:${"a".repeat(64)}`,
+      "--tag",
+      tagged,
+      "mail/postfix",
+    ]);
+  });
+});
+
+describe("our image folders", () => {
+  // Otherwise BASE_IMAGE would be ignored and an offline build would look for debian:bookworm-slim.
+  it.each(discoverOwnImages(REPO_ROOT).map((image) => [image.name, image.context]))(
+    "%s takes its base image from the BASE_IMAGE build argument",
+    (_name, context) => {
+      const dockerfile = readFileSync(path.join(REPO_ROOT, context, "Dockerfile"), "utf8");
+      const froms = dockerfile.match(/^FROM .*$/gm) ?? [];
+      const declared = dockerfile.indexOf("ARG BASE_IMAGE=");
+      expect(froms.length).toBeGreaterThan(0);
+      expect(declared).toBeGreaterThanOrEqual(0);
+      expect(declared).toBeLessThan(dockerfile.indexOf(froms[0] ?? "FROM"));
+      for (const from of froms) expect(from).toMatch(/^FROM \$\{BASE_IMAGE\}( AS [\w-]+)?$/);
+    },
+  );
 });
 
 describe("openPinMergeRequest", () => {

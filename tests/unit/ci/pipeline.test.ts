@@ -117,6 +117,10 @@ describe("default branch pipeline", () => {
     expect(job(jobs, "deploy:pica02").when).toBe("on_success");
   });
 
+  it("builds images on a freshly pulled base image (the build pulls only when asked)", () => {
+    expect((merged["images:build"].script as string[]).join("\n")).toMatch(/npx tsx ci\/build-images\.ts --pull /);
+  });
+
   it("builds, scans and pins changed images, the pin only after a clean scan", () => {
     const jobs = withImageChange.listJobs(DEFAULT_BRANCH);
     expect(running(jobs)).toEqual(expect.arrayContaining(IMAGES));
