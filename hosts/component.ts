@@ -1,16 +1,15 @@
 import { createHash } from "node:crypto";
 import { remote, type types } from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../services/config";
 import { hashHostFiles, hostRenderInput, renderHostFiles, sha256, type HostFile } from "./render";
-import type { HostProvisioningConfig } from "./settings";
+import type { HostProvisioningConfig, ProvisionedHost } from "./settings";
 import { provisioningSummary, requireSshTarget, stagingDir, type ProvisioningSummary } from "./summary";
 
 export type { ProvisioningSummary };
 
 export interface HostProvisioningArgs {
   /** The stack's validated config; its `docker` URL must be ssh://user@host[:port]. */
-  config: StackConfig;
+  config: ProvisionedHost;
   settings: HostProvisioningConfig;
 }
 

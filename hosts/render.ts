@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { StackConfig } from "../services/config";
-import { hashContent } from "../services/hash";
-import { sshTarget, type HostProvisioningConfig } from "./settings";
+import { baseDnOf, LDAPS_PORT } from "../platform/directory";
+import { hashContent } from "../platform/hash";
+import { sshTarget, type HostProvisioningConfig, type ProvisionedHost } from "./settings";
 
 /**
  * The files a remote host receives, rendered from hosts/templates/ by pure functions of the stack
@@ -45,8 +45,6 @@ export const WEB_PORTS = [
   { port: 80, purpose: "http" },
   { port: 443, purpose: "https" },
 ];
-/** Ports the mail service publishes when its settings do not say otherwise (mail/component.ts `ports`). */
-export const MAIL_PORTS: Record<string, number> = { smtp: 25, submissions: 465, submission: 587, imaps: 993, managesieve: 4190 };
 
 export interface FirewallPort {
   port: number;
@@ -54,9 +52,6 @@ export interface FirewallPort {
   /** Source addresses allowed; anyone when absent. */
   from?: string[];
 }
-
-/** The published LDAPS port of the directory (ldap/component.ts `publishLdaps`). */
-export const LDAPS_PORT = 636;
 
 /** Everything the templates depend on: a host's files change when, and only when, this changes. */
 export interface HostRenderInput {
@@ -82,39 +77,31 @@ export interface HostFile {
   content: string;
 }
 
-/** Base DN from the stack domain, as the directory builds it (docs/contracts.md). */
-export function baseDnOf(domain: string): string {
-  return domain
-    .split(".")
-    .map((part) => `dc=${part}`)
-    .join(",");
-}
-
 /** The ports a host opens: SSH (on the port of the stack's ssh:// URL), HTTP(S), and the mail ports where mail runs. */
-export function firewallPorts(config: Pick<StackConfig, "docker" | "services" | "provisioning">): FirewallPort[] {
+export function firewallPorts(config: Pick<ProvisionedHost, "docker" | "services" | "provisioning">): FirewallPort[] {
   const ssh = { port: sshTarget(config.docker)?.port ?? 22, purpose: "ssh" };
   return [ssh, ...WEB_PORTS, ...mailPorts(config.services), ...directoryPorts(config)].sort((a, b) => a.port - b.port);
 }
 
 /** LDAPS where the directory publishes it, for the listed hosts only (none listed: closed). */
-function directoryPorts(config: Pick<StackConfig, "services" | "provisioning">): FirewallPort[] {
-  const ldap = (config.services as Record<string, unknown>).ldap as { publishLdaps?: boolean } | undefined;
+function directoryPorts(config: Pick<ProvisionedHost, "services" | "provisioning">): FirewallPort[] {
+  const ldap = config.services.ldap;
   const clients = config.provisioning?.directoryClients ?? [];
   if (!ldap?.publishLdaps || clients.length === 0) return [];
   return [{ port: LDAPS_PORT, purpose: "ldaps (other hosts' sssd)", from: [...clients].sort() }];
 }
 
 /** The host ports the mail service publishes, read from its settings; none where mail does not run. */
-function mailPorts(services: StackConfig["services"]): FirewallPort[] {
-  const mail = (services as Record<string, unknown>).mail as { ports?: Record<string, unknown> } | undefined;
+function mailPorts(services: ProvisionedHost["services"]): FirewallPort[] {
+  const mail = services.mail;
   if (mail === undefined) return [];
-  return Object.entries(mail.ports ?? MAIL_PORTS)
+  return Object.entries(mail.ports)
     .filter((entry): entry is [string, number] => typeof entry[1] === "number")
     .map(([purpose, port]) => ({ port, purpose }));
 }
 
 /** What a remote stack's host is rendered from. */
-export function hostRenderInput(config: StackConfig, provisioning: HostProvisioningConfig): HostRenderInput {
+export function hostRenderInput(config: ProvisionedHost, provisioning: HostProvisioningConfig): HostRenderInput {
   const target = sshTarget(config.docker);
   if (!target) throw new Error(`not a remote host: ${config.docker}`);
   return {

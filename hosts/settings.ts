@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { secretSetting } from "../services/settings";
+import { ldapsUrl } from "../platform/directory";
+import { secretSetting } from "../platform/settings";
 
 /**
  * `infra:provisioning`: how Pulumi prepares a remote host (a stack whose `docker` is `ssh://...`) over SSH,
@@ -11,9 +12,7 @@ import { secretSetting } from "../services/settings";
  */
 export const HostProvisioningSettings = z.strictObject({
   /** The directory as this host reaches it, over LDAPS only: e.g. `ldaps://ldap.example.org:636`. */
-  directoryUrl: z
-    .string()
-    .regex(/^ldaps:\/\/[a-z0-9.-]+(:\d{1,5})?$/, { error: "expected ldaps://host[:port] (the directory is only reached over TLS)" }),
+  directoryUrl: ldapsUrl(),
   /** PEM certificate of the authority that signed the directory's certificate; the system's CAs when omitted. */
   directoryCaCertificate: z
     .string()
@@ -40,6 +39,21 @@ export const HostProvisioningSettings = z.strictObject({
 
 export type HostProvisioningConfig = z.output<typeof HostProvisioningSettings>;
 
+/**
+ * What provisioning reads of a stack: where the host is, its domain, its provisioning settings, and the
+ * ports the directory and mail services publish there (the firewall opens exactly those).
+ */
+export interface ProvisionedHost {
+  /** `ssh://user@host[:port]`: the host's Docker engine, reached over SSH. */
+  docker: string;
+  domain: string;
+  provisioning?: HostProvisioningConfig;
+  services: {
+    ldap?: { publishLdaps: boolean };
+    mail?: { ports: Record<string, number | string | undefined> };
+  };
+}
+
 /** `ssh://user@host[:port]` split into its parts (the stack schema already checked the form). */
 export interface SshTarget {
   user: string;
@@ -51,12 +65,4 @@ export function sshTarget(dockerUrl: string): SshTarget | undefined {
   const match = /^ssh:\/\/([^@]+)@([^:]+)(?::(\d+))?$/.exec(dockerUrl);
   if (!match) return undefined;
   return { user: match[1], host: match[2], port: match[3] ? Number(match[3]) : 22 };
-}
-
-/** A remote host needs its provisioning settings; the local machine is not provisioned by the program. */
-export function provisioningProblem(stack: { docker: string; provisioning?: unknown }): string | undefined {
-  const remote = sshTarget(stack.docker) !== undefined;
-  if (remote && stack.provisioning === undefined) return "required when docker is ssh://... (the host is provisioned over SSH)";
-  if (!remote && stack.provisioning !== undefined) return "only for remote hosts (docker: ssh://...); remove it from this stack";
-  return undefined;
 }

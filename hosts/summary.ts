@@ -1,6 +1,6 @@
-import type { StackConfig } from "../services/config";
+import { serviceAccountDn } from "../platform/directory";
 import { ACCESS_GROUPS, PACKAGES, STAGING_FOLDER, hostRenderInput, renderHostFiles, sha256, type FirewallPort } from "./render";
-import { sshTarget, type HostProvisioningConfig, type SshTarget } from "./settings";
+import { sshTarget, type HostProvisioningConfig, type ProvisionedHost, type SshTarget } from "./settings";
 
 /** What `npm run plan` prints for a remote host, and what the stack exports as `provisioning`. */
 export interface ProvisioningSummary {
@@ -18,13 +18,13 @@ export interface ProvisioningSummary {
 }
 
 /** The summary of a remote stack's provisioning: a pure function of its config (no resources). */
-export function provisioningSummary(config: StackConfig, settings: HostProvisioningConfig): ProvisioningSummary {
+export function provisioningSummary(config: ProvisionedHost, settings: HostProvisioningConfig): ProvisioningSummary {
   const target = requireSshTarget(config);
   const input = hostRenderInput(config, settings);
   return {
     ssh: `${target.user}@${target.host}:${target.port}`,
     stagingDir: stagingDir(target.user),
-    directory: { url: input.directoryUrl, bindDn: `cn=hosts,ou=services,${input.baseDn}` },
+    directory: { url: input.directoryUrl, bindDn: serviceAccountDn("hosts", input.baseDn) },
     packages: [...PACKAGES, "docker.io"],
     files: renderHostFiles(input).map((f) => ({ name: f.name, target: f.target, mode: f.mode, sha256: sha256(f.content) })),
     firewall: input.firewall,
@@ -50,8 +50,8 @@ export function stagingDir(user: string): string {
   return user === "root" ? `/root/${STAGING_FOLDER}` : `/home/${user}/${STAGING_FOLDER}`;
 }
 
-/** The SSH target of a remote stack; a local stack here is a bug in the caller (config.ts rejects it). */
-export function requireSshTarget(config: StackConfig): SshTarget {
+/** The SSH target of a remote stack; a local stack here is a bug in the caller (stacks/rules.ts rejects it). */
+export function requireSshTarget(config: ProvisionedHost): SshTarget {
   const target = sshTarget(config.docker);
   if (!target) throw new Error(`HostProvisioning needs an ssh:// docker host; got ${config.docker}`);
   return target;

@@ -1,70 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { z } from "zod";
-import { serviceContainer, type PublishedPort } from "../services/container";
-import type { DirectoryEndpoint } from "../services/endpoints";
-import type { DnsRecord, Host } from "../services/host";
-import { email, hostname, memoryMb } from "../services/settings";
+import { serviceContainer, type PublishedPort } from "../platform/container";
+import { SENDING_ACCOUNTS } from "../platform/directory";
+import type { DnsRecord } from "../platform/dns";
+import type { ServiceArgs, ServiceOutputs } from "../platform/service";
+import type { MailEndpoint } from "../platform/smtp-client";
 import { mailDnsRecords, mtaStsPolicy, zoneFile } from "./dns";
+import type { MailService } from "./settings";
 
-const port = (standard: number) => z.int({ error: "expected a port number" }).min(1).max(65535).default(standard);
 
-export const MailSettings = z
-  .strictObject({
-    /** Name of the MX, submission and IMAP host (certificate name). Default `mail.<domain>`. */
-    hostname: hostname().optional(),
-    /** Largest message accepted, in MiB (Postfix message_size_limit). Default 25. */
-    messageSizeMb: z.int({ error: "expected a whole number of MiB" }).min(1).max(200).default(25),
-    /** Mailbox quota of each user (Dovecot quota_rule), e.g. 500M or 2G. Default 2G. */
-    quota: z.string().regex(/^[1-9]\d*[MG]$/, { error: "expected a size such as 500M or 2G" }).default("2G"),
-    /** DKIM selector: the key is published at `<selector>._domainkey.<domain>`. Default `mail`. */
-    dkimSelector: z.string().regex(/^[a-z0-9-]{1,63}$/, { error: "expected a DNS label such as mail" }).default("mail"),
-    /** DMARC policy for mail that fails alignment. Default quarantine. */
-    dmarcPolicy: z.enum(["none", "quarantine", "reject"]).default("quarantine"),
-    /** MTA-STS mode announced to senders. Default testing (switch to enforce once TLS reports are clean). */
-    mtaStsMode: z.enum(["testing", "enforce"]).default("testing"),
-    /**
-     * rspamd checks that ask public DNS (RBLs, SPF, DMARC, HELO/sender host names). Default true. Turn
-     * off only where DNS gets no answers from the Internet (CI, offline laptops): every message would
-     * wait for DNS timeouts.
-     */
-    spamNetworkChecks: z.boolean().default(true),
-    /** Where DMARC and TLS reports go. Default `postmaster@<domain>`. */
-    reportAddress: email().optional(),
-    /**
-     * TLS certificate of the mail host. `self-signed` (local): made by the dovecot container at its
-     * first start into the `mail-tls` volume. `directory`: a host directory holding tls.crt and tls.key
-     * (e.g. written by certbot, or exported from the proxy's ACME store by traefik-certs-dumper);
-     * Postfix and Dovecot reload within a minute when tls.crt changes.
-     */
-    tls: z
-      .union([
-        z.strictObject({ source: z.literal("self-signed") }),
-        z.strictObject({ source: z.literal("directory"), path: z.string().regex(/^\/\S+$/, { error: "expected an absolute path" }) }),
-      ])
-      .default({ source: "self-signed" }),
-    /**
-     * Host ports (standard ones by default). Publishing them is the mail server's reason to exist; on
-     * local, high ports bound to 127.0.0.1 avoid needing root ports on a developer machine.
-     */
-    ports: z
-      .strictObject({
-        smtp: port(25),
-        submissions: port(465),
-        submission: port(587),
-        imaps: port(993),
-        managesieve: port(4190),
-        /** Host address to bind; all addresses by default. */
-        address: z.ipv4({ error: "expected an IPv4 address such as 127.0.0.1" }).optional(),
-      })
-      .prefault({}),
-    /** Memory limit of each daemon, in MiB (rspamd compiles its rules at start: about 250 MiB at peak). */
-    memoryMb: z
-      .strictObject({ postfix: memoryMb(128), dovecot: memoryMb(128), rspamd: memoryMb(384) })
-      .prefault({}),
-  });
-
-export type MailConfig = z.output<typeof MailSettings>;
 
 /** Names of the containers: also their host names (rspamd's is used in postfix/main.cf). */
 export const MAIL_CONTAINERS = {
@@ -84,40 +28,41 @@ export const DOVECOT_INTERNAL_HOSTNAME = "mail-dovecot-internal";
  * The association's mail server: Postfix (MX, submission), Dovecot (IMAPS, LMTP delivery, SASL,
  * Sieve, quotas) and rspamd (spam filtering, DKIM signing), all backed by the directory on the same
  * host. Networks: `mail` (the three daemons), `mail-submission` (Postfix and the web apps that send
- * notifications, set as `host.mail`), `mail-public` (the published ports and outgoing SMTP).
+ * notifications: the `mail` endpoint it provides), `mail-public` (the published ports and outgoing SMTP).
  */
-export class MailServer extends pulumi.ComponentResource {
+export class MailServer extends pulumi.ComponentResource implements ServiceOutputs {
   readonly hostname: string;
   readonly dnsRecords: pulumi.Output<DnsRecord[]>;
   /** The same records as zone-file lines. */
   readonly zone: pulumi.Output<string>;
   /** Text to serve at https://mta-sts.<domain>/.well-known/mta-sts.txt. */
   readonly mtaStsPolicy: string;
+  readonly provides: { mail: MailEndpoint };
 
-  constructor(name: string, args: { host: Host; settings: MailConfig }, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: ServiceArgs<typeof MailService>, opts?: pulumi.ComponentResourceOptions) {
     super("infra:service:Mail", name, {}, opts);
-    const { host, settings } = args;
-    const directory = requireDirectory(host);
-    const domain = host.config.domain;
-    this.hostname = settings.hostname ?? host.subdomain("mail");
+    const { context, settings, endpoints } = args;
+    const { directory } = endpoints;
+    const domain = context.config.domain;
+    this.hostname = settings.hostname ?? context.subdomain("mail");
     const reportAddress = settings.reportAddress ?? `postmaster@${domain}`;
 
     const networks = {
-      mail: host.network("mail", { internal: true }, this),
-      submission: host.network("mail-submission", { internal: true }, this),
+      mail: context.network("mail", { internal: true }, this),
+      submission: context.network("mail-submission", { internal: true }, this),
       // Published ports need a network with a route out; Postfix also sends to other MX through it.
-      public: host.network("mail-public", { internal: false }, this),
+      public: context.network("mail-public", { internal: false }, this),
     };
     const volumes = {
-      queue: host.volume("mail-queue", this),
-      mailboxes: host.volume("mail-mailboxes", this),
-      dovecotState: host.volume("mail-dovecot-state", this),
-      rspamd: host.volume("mail-rspamd", this),
-      tls: settings.tls.source === "self-signed" ? host.volume("mail-tls", this) : settings.tls.path,
+      queue: context.volume("mail-queue", this),
+      mailboxes: context.volume("mail-mailboxes", this),
+      dovecotState: context.volume("mail-dovecot-state", this),
+      rspamd: context.volume("mail-rspamd", this),
+      tls: settings.tls.source === "self-signed" ? context.volume("mail-tls", this) : settings.tls.path,
     };
     const tlsMount = { source: volumes.tls, target: "/tls", readOnly: settings.tls.source === "directory" };
     const directoryCertificate = { source: directory.certificates, target: "/etc/ldap-certs", readOnly: true };
-    const mailAccount = directory.serviceAccount("mail");
+    const mailAccount = directory.serviceAccounts.mail;
     const ldapEnv = {
       LDAP_URL: directory.url,
       LDAP_BASE_DN: directory.baseDn,
@@ -125,8 +70,7 @@ export class MailServer extends pulumi.ComponentResource {
       LDAP_BIND_PASSWORD: mailAccount.password,
     };
     // Service accounts that send notifications through submission, each as its own address.
-    const serviceSenders = ["mattermost", "nextcloud"]
-      .map((service) => directory.serviceAccount(service).mail)
+    const serviceSenders = SENDING_ACCOUNTS.map((service) => directory.serviceAccounts[service].mail)
       .filter((address): address is string => address !== undefined)
       .join(" ");
     const publish = (container: number, hostPort: number): PublishedPort => ({ container, host: hostPort, ip: settings.ports.address });
@@ -136,12 +80,12 @@ export class MailServer extends pulumi.ComponentResource {
     const dkimKey = new tls.PrivateKey(`${name}-dkim`, { algorithm: "RSA", rsaBits: 2048 }, { parent: this });
 
     serviceContainer(
-      host,
+      context,
       MAIL_CONTAINERS.rspamd,
       {
         service: "mail",
         role: "app",
-        image: host.ownImage("mail-rspamd", "mail/rspamd", this),
+        image: context.ownImage("mail-rspamd", "mail/rspamd", this),
         user: "_rspamd",
         networks: [{ network: networks.mail }, { network: networks.public }],
         memoryMb: settings.memoryMb.rspamd,
@@ -159,12 +103,12 @@ export class MailServer extends pulumi.ComponentResource {
     );
 
     serviceContainer(
-      host,
+      context,
       MAIL_CONTAINERS.dovecot,
       {
         service: "mail",
         role: "app",
-        image: host.ownImage("mail-dovecot", "mail/dovecot", this),
+        image: context.ownImage("mail-dovecot", "mail/dovecot", this),
         // Rootless Dovecot: all its processes run as vmail, the owner of the mailboxes.
         user: "vmail",
         networks: [
@@ -195,12 +139,12 @@ export class MailServer extends pulumi.ComponentResource {
     );
 
     serviceContainer(
-      host,
+      context,
       MAIL_CONTAINERS.postfix,
       {
         service: "mail",
         role: "app",
-        image: host.ownImage("mail-postfix", "mail/postfix", this),
+        image: context.ownImage("mail-postfix", "mail/postfix", this),
         networks: [
           { network: networks.mail },
           { network: directory.network },
@@ -238,22 +182,24 @@ export class MailServer extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    host.mail = {
-      submissionHost: this.hostname,
-      submissionPort: 587,
-      network: networks.submission,
-      selfSignedCertificate: settings.tls.source === "self-signed",
+    this.provides = {
+      mail: {
+        submissionHost: this.hostname,
+        submissionPort: 587,
+        network: networks.submission,
+        selfSignedCertificate: settings.tls.source === "self-signed",
+      },
     };
 
     this.mtaStsPolicy = mtaStsPolicy(this.hostname, settings.mtaStsMode);
     serviceContainer(
-      host,
+      context,
       MAIL_CONTAINERS.mtaSts,
       {
         service: "mail",
         role: "app",
-        image: host.ownImage(MAIL_CONTAINERS.mtaSts, "mail/mta-sts", this),
-        networks: [{ network: host.edge }],
+        image: context.ownImage(MAIL_CONTAINERS.mtaSts, "mail/mta-sts", this),
+        networks: [{ network: context.edge }],
         memoryMb: 16,
         env: { MTA_STS_POLICY: this.mtaStsPolicy },
         readOnlyRootfs: true,
@@ -267,7 +213,7 @@ export class MailServer extends pulumi.ComponentResource {
       mailDnsRecords({
         domain,
         hostname: this.hostname,
-        publicIpv4: host.config.publicIpv4,
+        publicIpv4: context.config.publicIpv4,
         dkimSelector: settings.dkimSelector,
         dkimPublicKeyPem,
         dmarcPolicy: settings.dmarcPolicy,
@@ -278,11 +224,4 @@ export class MailServer extends pulumi.ComponentResource {
     this.zone = this.dnsRecords.apply((records) => zoneFile(records));
     this.registerOutputs({ hostname: this.hostname, dnsRecords: this.dnsRecords, mtaStsPolicy: this.mtaStsPolicy });
   }
-}
-
-function requireDirectory(host: Host): DirectoryEndpoint {
-  if (!host.directory) {
-    throw new pulumi.RunError("services.mail: needs the directory on the same host; enable services.ldap in this stack");
-  }
-  return host.directory;
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { DnsRecord } from "../services/host";
+import type { DnsRecord } from "../platform/dns";
 
 /**
  * The DNS records a mail domain needs, as pure functions (tested in tests/unit/mail/dns.test.ts).

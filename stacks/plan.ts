@@ -1,7 +1,7 @@
 // `npm run plan -- --stack NAME [--format text|json|markdown|zone]`: show a host offline (no Pulumi CLI, no Docker).
 import "dotenv/config";
 import { Command, Option } from "commander";
-import { ConfigError } from "../services/config";
+import { ConfigError } from "./schema";
 import { formatJson, formatMarkdown, formatText, formatZone, toPlan } from "./plan-format";
 import { listStacks, renderStack, UnknownStackError } from "./render";
 

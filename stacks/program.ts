@@ -1,11 +1,14 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { z } from "zod";
 import { HostProvisioning, type ProvisioningSummary } from "../hosts/component";
-import { ConfigError, loadStackConfig, type StackConfig } from "../services/config";
-import { Host, type DnsRecord } from "../services/host";
-import { Proxy } from "../services/proxy";
-import { serviceModules, type ServiceModule } from "../services/registry";
+import type { DnsRecord } from "../platform/dns";
+import { HostContext } from "../platform/host-context";
+import type { Endpoints, ServiceArgs, ServiceDeclaration, ServiceOutputs } from "../platform/service";
+import { Proxy } from "../services/proxy/component";
+import { SERVICE_CATALOG, type CatalogEntry } from "./catalog";
+import { buildOrder } from "./dependencies";
+import { SERVICE_COMPONENTS } from "./registry";
+import { ConfigError, loadStackConfig, type StackConfig } from "./schema";
 
 /** What a host stack exports (`pulumi stack output`), and what `npm run plan` prints besides resources. */
 export interface HostOutputs {
@@ -15,15 +18,10 @@ export interface HostOutputs {
   provisioning?: ProvisioningSummary;
 }
 
-/** Services that publish DNS records or URLs expose them on their component. */
-interface Publishing {
-  urls?: string[];
-  dnsRecords?: pulumi.Input<DnsRecord[]>;
-}
-
 /**
- * Build one host from its validated config: provider, proxy, then every enabled service.
- * `transformations` see every resource of the host (the offline render records their options).
+ * Build one host from its validated config: provider, proxy, then every enabled service, each after the
+ * services it needs, receiving what they provide. `transformations` see every resource of the host (the
+ * offline render records their options).
  */
 export function defineHost(
   stackName: string,
@@ -32,14 +30,14 @@ export function defineHost(
 ): pulumi.Output<HostOutputs> {
   const root = new HostComponent(stackName, transformations);
   const provider = new docker.Provider("docker", { host: config.docker }, { parent: root });
-  const host = new Host(config, provider, root);
-  new Proxy("proxy", { host, settings: config.services.proxy }, { parent: root });
+  const context = new HostContext(
+    { domain: config.domain, publicIpv4: config.publicIpv4, images: config.images, tls: config.services.proxy.tls, partners: config.partners },
+    provider,
+    root,
+  );
+  new Proxy("proxy", { context, settings: config.services.proxy, acmeEmail: config.acmeEmail }, { parent: root });
 
-  const components: Publishing[] = [];
-  for (const [name, module] of Object.entries(serviceModules) as [string, ServiceModule<z.ZodType>][]) {
-    const settings = (config.services as Record<string, unknown>)[name];
-    if (settings !== undefined) components.push(module.create(host, settings, root) as Publishing);
-  }
+  const components = buildServices(context, config, root);
 
   // Remote hosts (docker: ssh://...) also get the machine itself prepared over SSH: logins, firewall, upgrades.
   const provisioning = config.provisioning
@@ -56,6 +54,30 @@ export function defineHost(
   const outputs = pulumi.output({ urls, dns, ...(provisioning ? { provisioning } : {}) });
   root.publish(outputs);
   return outputs as unknown as pulumi.Output<HostOutputs>;
+}
+
+/** The enabled services in dependency order; each gets the endpoints it declared, from those built before it. */
+function buildServices(context: HostContext, config: StackConfig, parent: pulumi.Resource): ServiceOutputs[] {
+  const services = config.services as Partial<Record<CatalogEntry["name"], unknown>>;
+  const enabled = SERVICE_CATALOG.filter((service) => services[service.name] !== undefined);
+  const provided: Partial<Endpoints> = {};
+  return buildOrder<ServiceDeclaration>(enabled).map((declaration) => {
+    const endpoints = Object.fromEntries(
+      Object.keys(declaration.needs ?? {})
+        .filter((endpoint) => provided[endpoint as keyof Endpoints] !== undefined)
+        .map((endpoint) => [endpoint, provided[endpoint as keyof Endpoints]]),
+    );
+    // One loop over services of different types: the catalog and registry types guarantee that each
+    // component receives its own settings, and the stack rules that its required endpoints are there.
+    const Component = SERVICE_COMPONENTS[declaration.name as CatalogEntry["name"]] as unknown as new (
+      name: string,
+      args: ServiceArgs<ServiceDeclaration>,
+      opts: pulumi.ComponentResourceOptions,
+    ) => ServiceOutputs;
+    const component = new Component(declaration.name, { context, settings: services[declaration.name as CatalogEntry["name"]], endpoints }, { parent });
+    Object.assign(provided, component.provides);
+    return component;
+  });
 }
 
 /** The root of a host's resources; its outputs are the host's URLs and DNS records. */

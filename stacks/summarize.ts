@@ -1,4 +1,4 @@
-import type { StackConfig } from "../services/config";
+import type { StackConfig } from "./schema";
 import type { HostOutputs } from "./program";
 import type { RenderedContainer, RenderedImage, RenderedResource, RenderedStack } from "./render";
 

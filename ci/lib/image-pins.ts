@@ -3,7 +3,7 @@
  * comments, key order and quoting: the file stays the one people wrote, with new digests.
  */
 import { isMap, isScalar, parseDocument } from "yaml";
-import { ImagesSettings } from "../../services/images-settings";
+import { ImagesSettings } from "../../platform/images-settings";
 
 
 export interface PinRewrite {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { baseDnOf, firewallPorts } from "../../../hosts/render";
+import { firewallPorts } from "../../../hosts/render";
+import { baseDnOf } from "../../../platform/directory";
 import { dockerAvailable } from "../../helpers/docker";
 import { startStack, type RunningStack } from "../../helpers/harness";
 import { addPeople, members, removeFromGroup, startTestHost, type Person, type TestHost } from "../../helpers/hosts";

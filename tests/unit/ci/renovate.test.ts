@@ -28,7 +28,7 @@ function filePattern(pattern: string): RegExp {
 }
 
 function repoFiles(...dirs: string[]): string[] {
-  return dirs.flatMap((dir) => readdirSync(path.join(REPO_ROOT, dir)).map((name) => `${dir}/${name}`));
+  return dirs.flatMap((dir) => readdirSync(path.join(REPO_ROOT, dir), { recursive: true, encoding: "utf8" }).map((name) => `${dir}/${name}`));
 }
 
 function managedFiles(manager: { managerFilePatterns: string[] }, files: string[]): string[] {
@@ -115,9 +115,12 @@ describe("stack file manager", () => {
 });
 
 describe("service defaults manager", () => {
-  const serviceFiles = repoFiles("services").filter((f) => f.endsWith(".ts"));
+  // Image defaults live in each service's settings.ts and in the platform's building blocks.
+  const serviceFiles = [...repoFiles("services"), ...repoFiles("platform")].filter(
+    (f) => f.endsWith(".ts") && /const [A-Z0-9_]*IMAGE = "/.test(readFileSync(path.join(REPO_ROOT, f), "utf8")),
+  );
 
-  it("reads the service modules", () => {
+  it("reads every module that declares a default image", () => {
     expect(managedFiles(servicesManager, serviceFiles)).toEqual(serviceFiles);
   });
 

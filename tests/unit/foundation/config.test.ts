@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../../services/config";
+import { ConfigError } from "../../../stacks/schema";
 import { readStackFile, Recorder, renderStack } from "../../../stacks/render";
 
 /** The local stack file with one change: each case is one mistake a volunteer could make. */

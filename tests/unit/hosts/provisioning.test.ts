@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../../../services/config";
+import { ConfigError } from "../../../stacks/schema";
 import { readStackFile, renderStack, type RenderedResource, type RenderedStack } from "../../../stacks/render";
 import { provisioningLines, provisioningSummary } from "../../../hosts/summary";
 import { sha256 } from "../../../hosts/render";

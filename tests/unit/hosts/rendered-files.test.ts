@@ -4,7 +4,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { firewallPorts, renderHostFiles, type HostFile, type HostRenderInput } from "../../../hosts/render";
-import type { StackConfig } from "../../../services/config";
+import { MailSettings } from "../../../mail/settings";
+import type { StackConfig } from "../../../stacks/schema";
 
 const input: HostRenderInput = {
   baseDn: "dc=asso,dc=example,dc=org",
@@ -151,7 +152,7 @@ describe("firewall ports from the stack", () => {
   });
 
   it("opens the mail ports only on the host that runs mail", () => {
-    expect(firewallPorts(stack("ssh://deploy@host.example.org", { proxy: {}, mail: {} })).map((p) => p.port)).toEqual([22, 25, 80, 443, 465, 587, 993, 4190]);
+    expect(firewallPorts(stack("ssh://deploy@host.example.org", { proxy: {}, mail: MailSettings.parse({}) })).map((p) => p.port)).toEqual([22, 25, 80, 443, 465, 587, 993, 4190]);
     expect(firewallPorts(stack("ssh://deploy@host.example.org", { proxy: {} })).map((p) => p.port)).toEqual([22, 80, 443]);
   });
 });

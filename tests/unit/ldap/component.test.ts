@@ -1,7 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { baseDnOf, LdapSettings } from "../../../ldap/component";
+import { baseDnOf } from "../../../platform/directory";
+import { LdapSettings } from "../../../ldap/settings";
 import { renderStack, STACKS_DIR, type RenderedContainer, type RenderedStack } from "../../../stacks/render";
 
 let local: RenderedStack;

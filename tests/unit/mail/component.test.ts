@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { dkimPublicKeyBase64, mtaStsPolicy, mtaStsPolicyId } from "../../../mail/dns";
-import { MailSettings } from "../../../mail/component";
+import { MailSettings } from "../../../mail/settings";
 import { readStackFile, renderStack, type RenderedContainer, type RenderedStack } from "../../../stacks/render";
 
 let local: RenderedStack;
@@ -166,7 +166,7 @@ describe("MailSettings", () => {
     delete services.mattermost;
     delete services.nextcloud;
     await expect(renderStack("local", { ...config, "infra:services": services })).rejects.toThrow(
-      "services.mail: needs the directory on the same host; enable services.ldap in this stack",
+      "services.mail: needs the directory on the same host, which services.ldap provides; enable services.ldap in this stack, or remove services.mail",
     );
   });
 });

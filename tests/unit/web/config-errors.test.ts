@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../../services/config";
+import { ConfigError } from "../../../stacks/schema";
 import { renderStack } from "../../../stacks/render";
 import { stackWith } from "./render-variants";
 

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { OCC_SCRIPT, occJob, type OccSettings } from "../../../services/nextcloud-occ";
+import { OCC_SCRIPT, occJob, type OccSettings } from "../../../services/nextcloud/occ";
 
 const SETTINGS: OccSettings = {
   trustedDomains: ["cloud.partner.example.org", "nextcloud-partner"],

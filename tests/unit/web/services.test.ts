@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_IMAGE as COLLABORA_IMAGE } from "../../../services/collabora";
-import { DEFAULT_IMAGE as MATTERMOST_IMAGE } from "../../../services/mattermost";
-import { DEFAULT_IMAGE as NEXTCLOUD_IMAGE } from "../../../services/nextcloud";
+import { DEFAULT_IMAGE as COLLABORA_IMAGE } from "../../../services/collabora/settings";
+import { DEFAULT_IMAGE as MATTERMOST_IMAGE } from "../../../services/mattermost/settings";
+import { DEFAULT_IMAGE as NEXTCLOUD_IMAGE } from "../../../services/nextcloud/settings";
 import { renderStack, type RenderedStack } from "../../../stacks/render";
 import { renderVariant } from "./render-variants";
 

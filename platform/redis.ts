@@ -1,12 +1,12 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { serviceContainer } from "./container";
-import type { Host } from "./host";
+import type { HostContext } from "./host-context";
 
 export const REDIS_IMAGE = "redis:7.4.1-bookworm";
 
 export interface RedisArgs {
-  host: Host;
+  context: HostContext;
   service: string;
   network: docker.Network;
   memoryMb: number;
@@ -20,17 +20,17 @@ export class Redis extends pulumi.ComponentResource {
 
   constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infra:building-block:Redis", name, {}, opts);
-    const { host } = args;
+    const { context } = args;
     this.hostname = name;
-    this.password = host.password(name, this);
+    this.password = context.password(name, this);
 
     serviceContainer(
-      host,
+      context,
       name,
       {
         service: args.service,
         role: "cache",
-        image: host.upstreamImage(name, args.image ?? REDIS_IMAGE, this),
+        image: context.upstreamImage(name, args.image ?? REDIS_IMAGE, this),
         user: "redis",
         networks: [{ network: args.network }],
         memoryMb: args.memoryMb,

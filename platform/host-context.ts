@@ -1,31 +1,33 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { StackConfig } from "./config";
 import type { Route } from "./container";
-import type { DirectoryEndpoint, MailEndpoint } from "./endpoints";
 import { ownImage, upstreamImage, type PinnedImage } from "./images";
+import type { ImagesConfig } from "./images-settings";
+import type { PartnerConfig } from "./tenants";
 
-/** A DNS record the domain needs for this host (printed by the plan, exported by the stack). */
-export interface DnsRecord {
-  name: string;
-  type: "A" | "AAAA" | "CNAME" | "MX" | "TXT" | "SRV";
-  value: string;
+/** The host-wide settings every service may read (a subset of the stack file, see stacks/schema.ts). */
+export interface HostSettings {
+  /** The association's domain on this host; services live on sub-domains of it. */
+  domain: string;
+  /** The host's public IPv4 address (none on local). */
+  publicIpv4?: string;
+  images: ImagesConfig;
+  /** How the proxy gets certificates: the routes' TLS labels depend on it. */
+  tls: "acme" | "self-signed";
+  partners: readonly PartnerConfig[];
 }
 
 /**
- * What every service component receives: the host's config, its Docker provider, the edge network the
- * proxy serves, and small factories so that networks, volumes, images and passwords are made alike.
+ * The per-host context every service component receives: the host's settings, its Docker provider, the
+ * edge network the proxy serves, and small factories so that networks, volumes, images and passwords are
+ * made alike on every host. What services provide to each other does not live here (see service.ts).
  */
-export class Host {
+export class HostContext {
   readonly edge: docker.Network;
-  /** Set by the directory component when this host runs it. */
-  directory?: DirectoryEndpoint;
-  /** Set by the mail component when this host runs it. */
-  mail?: MailEndpoint;
 
   constructor(
-    readonly config: StackConfig,
+    readonly config: HostSettings,
     readonly provider: docker.Provider,
     parent: pulumi.Resource,
   ) {
@@ -78,7 +80,7 @@ export class Host {
       labels[`traefik.http.routers.${id}.rule`] = `Host(\`${route.host}\`)`;
       labels[`traefik.http.routers.${id}.entrypoints`] = "websecure";
       labels[`traefik.http.routers.${id}.tls`] = "true";
-      if (this.config.services.proxy.tls === "acme") {
+      if (this.config.tls === "acme") {
         labels[`traefik.http.routers.${id}.tls.certresolver`] = "letsencrypt";
       }
       labels[`traefik.http.routers.${id}.service`] = id;

@@ -1,32 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
-import { serviceContainer } from "./container";
-import type { Host } from "./host";
-import { Postgres } from "./postgres";
-import { hostname, imageRef, memoryMb } from "./settings";
-import { smtpClient, SmtpSettings } from "./smtp-client";
+import { serviceContainer } from "../../platform/container";
+import { Postgres } from "../../platform/postgres";
+import type { ServiceArgs, ServiceOutputs } from "../../platform/service";
+import { smtpClient } from "../../platform/smtp-client";
+import type { MattermostService } from "./settings";
 
-export const DEFAULT_IMAGE = "mattermost/mattermost-team-edition:10.5.2";
-/** Mattermost supports PostgreSQL 13 and later; 16 is the project's Postgres block default. */
-export const DATABASE_IMAGE = "postgres:16.4-bookworm";
 
-export const MattermostSettings = z.strictObject({
-  /** Team Edition image, pinned by tag (and digest where known). */
-  image: imageRef().default(DEFAULT_IMAGE),
-  /** Public host name. Default: `chat.<domain>`. */
-  hostname: hostname().optional(),
-  memoryMb: memoryMb(2048),
-  database: z
-    .strictObject({
-      image: imageRef().default(DATABASE_IMAGE),
-      memoryMb: memoryMb(512),
-    })
-    .prefault({}),
-  /** Email notifications through the association's mail server (see services/smtp-client.ts). */
-  smtp: SmtpSettings,
-});
-
-export type MattermostConfig = z.output<typeof MattermostSettings>;
 
 /** Where the image keeps its state; every path is owned by the image's user (uid 2000). */
 const VOLUMES = {
@@ -46,22 +25,22 @@ const PORT = 8065;
  * settings through `MM_*` environment variables (they override config.json and lock the setting in the
  * System Console), email notifications through the association's mail server over submission.
  */
-export class Mattermost extends pulumi.ComponentResource {
+export class Mattermost extends pulumi.ComponentResource implements ServiceOutputs {
   readonly urls: string[];
 
-  constructor(name: string, args: { host: Host; settings: MattermostConfig }, opts?: pulumi.ComponentResourceOptions) {
-    const { host, settings } = args;
+  constructor(name: string, args: ServiceArgs<typeof MattermostService>, opts?: pulumi.ComponentResourceOptions) {
+    const { context, settings, endpoints } = args;
     // Settings the schema cannot check alone (they depend on what else runs here): before any resource.
-    const smtp = smtpClient(host, "mattermost", settings.smtp);
+    const smtp = smtpClient("mattermost", context.config.domain, settings.smtp, endpoints);
     super("infra:service:Mattermost", name, {}, opts);
-    const siteHost = settings.hostname ?? host.subdomain("chat");
+    const siteHost = settings.hostname ?? context.subdomain("chat");
     const siteUrl = `https://${siteHost}`;
 
-    const network = host.network("mattermost", { internal: true }, this);
+    const network = context.network("mattermost", { internal: true }, this);
     const db = new Postgres(
       "mattermost-db",
       {
-        host,
+        context,
         service: "mattermost",
         network,
         database: "mattermost",
@@ -73,14 +52,14 @@ export class Mattermost extends pulumi.ComponentResource {
     );
 
     serviceContainer(
-      host,
+      context,
       "mattermost",
       {
         service: "mattermost",
         role: "app",
-        image: host.upstreamImage("mattermost", settings.image, this),
+        image: context.upstreamImage("mattermost", settings.image, this),
         user: MATTERMOST_USER,
-        networks: [{ network: host.edge }, { network }, ...(smtp.network ? [{ network: smtp.network }] : [])],
+        networks: [{ network: context.edge }, { network }, ...(smtp.network ? [{ network: smtp.network }] : [])],
         memoryMb: settings.memoryMb,
         env: {
           MM_SQLSETTINGS_DRIVERNAME: "postgres",
@@ -104,7 +83,7 @@ export class Mattermost extends pulumi.ComponentResource {
           MM_TEAMSETTINGS_ENABLEOPENSERVER: "false",
         },
         volumes: Object.entries(VOLUMES).map(([volume, target]) => ({
-          source: host.volume(`mattermost-${volume}`, this),
+          source: context.volume(`mattermost-${volume}`, this),
           target,
         })),
         routes: [{ host: siteHost, port: PORT }],

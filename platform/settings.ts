@@ -28,7 +28,7 @@ export const imageRef = () =>
 /**
  * A value that must be encrypted in the stack file (`pulumi config set --secret --path ...`).
  * It becomes a Pulumi secret as soon as it is read, so it can only ever reach resources as a secret.
- * Whether it was encrypted is checked by the config loader (see `secretPaths` in config.ts).
+ * Whether it was encrypted is checked by the config loader (see `secretPaths` in stacks/schema.ts).
  */
 export const secretSetting = () =>
   z

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { StackConfig } from "./config";
+import { email, hostname } from "./settings";
 
 /**
  * The Nextcloud tenants of a host: the association itself (id `asso`, on `cloud.<domain>`) and each
@@ -20,8 +20,25 @@ export interface TenantAddress {
   domain: string;
 }
 
+/** A partner association (`infra:partners`); `id` names its containers and volumes, so it must never change. */
+export const Partner = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[a-z][a-z0-9]{1,19}$/, { error: "expected 2-20 lower-case letters or digits, starting with a letter" })
+    .refine((id) => id !== ASSO_TENANT_ID, { error: `'${ASSO_TENANT_ID}' is the association's own Nextcloud; choose another id` }),
+  name: z.string().min(1, { error: "expected the association's name" }),
+  /** Host name of the partner's Nextcloud (a DNS record pointing at this host is needed). */
+  domain: hostname(),
+  /** Email address of the partner's Nextcloud administrator. */
+  adminEmail: email(),
+  /** Storage quota of each of the partner's Nextcloud users, e.g. `5 GB` or `none`. */
+  defaultQuota: quota().default("5 GB"),
+});
+
+export type PartnerConfig = z.output<typeof Partner>;
+
 /** Every tenant of the host, association first, partners in stack-file order. */
-export function tenantAddresses(config: StackConfig): TenantAddress[] {
+export function tenantAddresses(config: { domain: string; partners: readonly PartnerConfig[] }): TenantAddress[] {
   return [
     { id: ASSO_TENANT_ID, domain: `cloud.${config.domain}` },
     ...config.partners.map((partner) => ({ id: partner.id, domain: partner.domain })),

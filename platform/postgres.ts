@@ -1,12 +1,12 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { serviceContainer } from "./container";
-import type { Host } from "./host";
+import type { HostContext } from "./host-context";
 
 export const POSTGRES_IMAGE = "postgres:16.4-bookworm";
 
 export interface PostgresArgs {
-  host: Host;
+  context: HostContext;
   /** Service the database belongs to (plan column). */
   service: string;
   /** Internal network shared with the application only. */
@@ -31,24 +31,24 @@ export class Postgres extends pulumi.ComponentResource {
 
   constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infra:building-block:Postgres", name, {}, opts);
-    const { host } = args;
+    const { context } = args;
     this.hostname = name;
     this.database = args.database;
     this.user = args.user;
-    this.password = host.password(name, this);
+    this.password = context.password(name, this);
 
     serviceContainer(
-      host,
+      context,
       name,
       {
         service: args.service,
         role: "database",
-        image: host.upstreamImage(name, args.image ?? POSTGRES_IMAGE, this),
+        image: context.upstreamImage(name, args.image ?? POSTGRES_IMAGE, this),
         user: "postgres",
         networks: [{ network: args.network }],
         memoryMb: args.memoryMb,
         env: { POSTGRES_DB: args.database, POSTGRES_USER: args.user, POSTGRES_PASSWORD: this.password },
-        volumes: [{ source: host.volume(`${name}-data`, this), target: "/var/lib/postgresql/data" }],
+        volumes: [{ source: context.volume(`${name}-data`, this), target: "/var/lib/postgresql/data" }],
         healthcheck: { test: ["CMD", "pg_isready", "-U", args.user, "-d", args.database], intervalSeconds: 10 },
       },
       { parent: this },

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { Host } from "./host";
+import type { HostContext } from "./host-context";
 import type { PinnedImage } from "./images";
 
 /**
@@ -100,7 +100,7 @@ export const LOG_OPTIONS = { "max-size": "10m", "max-file": "3" };
 
 /** Create a hardened container named `name` on the host. */
 export function serviceContainer(
-  host: Host,
+  context: HostContext,
   name: string,
   args: ServiceContainerArgs,
   opts: pulumi.CustomResourceOptions,
@@ -152,11 +152,11 @@ export function serviceContainer(
         "infra.role": args.role,
         ...prefixKeys("infra.cap.", args.capAdd ?? {}),
         ...prefixKeys("infra.exception.", { ...args.exceptions }),
-        ...host.routeLabels(name, args.routes ?? []),
+        ...context.routeLabels(name, args.routes ?? []),
       }),
     },
     // A named container must be removed before its replacement can take the name.
-    { ...opts, provider: host.provider, deleteBeforeReplace: true },
+    { ...opts, provider: context.provider, deleteBeforeReplace: true },
   );
 }
 

@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { ImagesSettings } from "./images-settings";
-import { email, hostname } from "./settings";
-import { ProxySettings } from "./proxy";
-import { serviceModules, serviceSchemas } from "./registry";
-import { HostProvisioningSettings, provisioningProblem } from "../hosts/settings";
-import { smtpProblems } from "./smtp-client";
-import { ASSO_TENANT_ID, quota, tenantAddresses } from "./tenants";
+import { HostProvisioningSettings } from "../hosts/settings";
+import { ImagesSettings } from "../platform/images-settings";
+import { email, hostname } from "../platform/settings";
+import { Partner } from "../platform/tenants";
+import { ProxySettings } from "../services/proxy/settings";
+import { serviceSchemas } from "./catalog";
+import { duplicatePartners, STACK_RULES } from "./rules";
 
 /** Every key of a stack file lives under this namespace: `infra:domain`, `infra:services`, ... */
 export const CONFIG_NAMESPACE = "infra";
@@ -16,21 +16,6 @@ const DockerHost = z
   .regex(/^(unix:\/\/\/\S+|ssh:\/\/[a-z_][a-z0-9_-]*@[a-z0-9.-]+(:\d{1,5})?)$/, {
     error: "expected unix:///var/run/docker.sock or ssh://user@host[:port]",
   });
-
-/** A partner association; `id` names its containers and volumes, so it must never change. */
-export const Partner = z.strictObject({
-  id: z
-    .string()
-    .regex(/^[a-z][a-z0-9]{1,19}$/, { error: "expected 2-20 lower-case letters or digits, starting with a letter" })
-    .refine((id) => id !== ASSO_TENANT_ID, { error: `'${ASSO_TENANT_ID}' is the association's own Nextcloud; choose another id` }),
-  name: z.string().min(1, { error: "expected the association's name" }),
-  /** Host name of the partner's Nextcloud (a DNS record pointing at this host is needed). */
-  domain: hostname(),
-  /** Email address of the partner's Nextcloud administrator. */
-  adminEmail: email(),
-  /** Storage quota of each of the partner's Nextcloud users, e.g. `5 GB` or `none`. */
-  defaultQuota: quota().default("5 GB"),
-});
 
 export const StackSettings = z
   .strictObject({
@@ -52,51 +37,15 @@ export const StackSettings = z
     partners: z
       .array(Partner)
       // Checked on the list itself, so that these are reported even when another setting is wrong.
-      .superRefine((partners, ctx) => {
-        partners.forEach((partner, index) => {
-          const first = partners.findIndex((p) => p.domain === partner.domain);
-          if (first !== index) {
-            ctx.addIssue({ code: "custom", path: [index, "domain"], message: `duplicate domain; already used by partners.${first}` });
-          }
-          if (partners.findIndex((p) => p.id === partner.id) !== index) {
-            ctx.addIssue({ code: "custom", path: [index, "id"], message: "duplicate id; each partner needs its own" });
-          }
-        });
-      })
+      .superRefine((partners, ctx) => duplicatePartners(partners).forEach((problem) => ctx.addIssue({ code: "custom", ...problem })))
       .default([]),
     /** Remote hosts only: how Pulumi prepares the machine over SSH and where logins come from (hosts/settings.ts). */
     provisioning: HostProvisioningSettings.optional(),
   })
+  // The rules across settings (stacks/rules.ts), once every setting is valid on its own.
   .superRefine((stack, ctx) => {
-    stack.partners.forEach((partner, index) => {
-      if (partner.domain === tenantAddresses(stack)[0].domain) {
-        ctx.addIssue({ code: "custom", path: ["partners", index, "domain"], message: "duplicate domain; already used by the association's own Nextcloud" });
-      }
-    });
-    if (stack.services.proxy.tls === "acme" && !stack.acmeEmail) {
-      ctx.addIssue({ code: "custom", path: ["acmeEmail"], message: "required when services.proxy.tls is 'acme'" });
-    }
-    const provisioning = provisioningProblem(stack);
-    if (provisioning) ctx.addIssue({ code: "custom", path: ["provisioning"], message: provisioning });
-    smtpProblems(stack).forEach(({ path, message }) => ctx.addIssue({ code: "custom", path, message }));
-    missingPins(stack).forEach((image) =>
-      ctx.addIssue({
-        code: "custom",
-        path: ["images", "pins", image],
-        message: "required: this host runs the image; CI writes the pin after building it (npx tsx ci/pin-image.ts --add, see ci/README.md)",
-      }),
-    );
+    for (const rule of STACK_RULES) rule(stack).forEach((problem) => ctx.addIssue({ code: "custom", ...problem }));
   });
-
-/** Our own images that the enabled services run but the stack does not pin (registry stacks only). */
-function missingPins(stack: { images: z.output<typeof ImagesSettings>; services: Record<string, unknown> }): string[] {
-  if ("build" in stack.images) return [];
-  const pins = stack.images.pins;
-  return Object.entries(serviceModules)
-    .filter(([name]) => stack.services[name] !== undefined)
-    .flatMap(([, module]) => (module as { ownImages?: readonly string[] }).ownImages ?? [])
-    .filter((image) => !pins[image]);
-}
 
 export type StackConfig = z.output<typeof StackSettings>;
 

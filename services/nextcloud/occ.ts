@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { hashContent } from "./hash";
+import { hashContent } from "../../platform/hash";
 
 /**
  * Settings of a Nextcloud tenant that the image's environment variables cannot carry (they live in the

@@ -1,30 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
-import { serviceContainer } from "./container";
-import type { Host } from "./host";
-import { imageRef, memoryMb } from "./settings";
-import { nextcloudContainerName, tenantAddresses, type TenantAddress } from "./tenants";
-
-export const DEFAULT_IMAGE = "collabora/code:24.04.13.3.1";
-
-export const CollaboraSettings = z.strictObject({
-  /** Collabora Online Development Edition image, pinned by tag (and digest where known). */
-  image: imageRef().default(DEFAULT_IMAGE),
-  memoryMb: memoryMb(2048),
-  /** Spelling dictionaries offered in documents. */
-  dictionaries: z.array(z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, { error: "expected a locale such as fr_FR" })).default(["fr_FR", "en_US", "en_GB", "de_DE"]),
-});
-
-export type CollaboraConfig = z.output<typeof CollaboraSettings>;
+import { serviceContainer } from "../../platform/container";
+import type { OfficeEndpoint } from "../../platform/office";
+import type { ServiceArgs, ServiceOutputs } from "../../platform/service";
+import { nextcloudContainerName, tenantAddresses, type TenantAddress } from "../../platform/tenants";
+import type { CollaboraService } from "./settings";
 
 /** Name of the container, which is also its host name on the edge network (Nextcloud fetches discovery there). */
 export const COLLABORA_CONTAINER = "collabora";
 export const COLLABORA_PORT = 9980;
 
-/** Public host name of the office service: `office.<domain>`. */
-export function officeHostname(host: Host): string {
-  return host.subdomain("office");
-}
 
 /**
  * The WOPI hosts Collabora accepts, one alias group per tenant (`aliasgroup1`, `aliasgroup2`, ...):
@@ -60,25 +44,26 @@ const EXTRA_PARAMS = [
 ];
 
 /** Collabora Online (CODE): one instance on `office.<domain>` serving the Nextcloud of every tenant of the host. */
-export class Collabora extends pulumi.ComponentResource {
+export class Collabora extends pulumi.ComponentResource implements ServiceOutputs {
   readonly urls: string[];
+  readonly provides: { office: OfficeEndpoint };
 
-  constructor(name: string, args: { host: Host; settings: CollaboraConfig }, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: ServiceArgs<typeof CollaboraService>, opts?: pulumi.ComponentResourceOptions) {
     super("infra:service:Collabora", name, {}, opts);
-    const { host, settings } = args;
-    const publicHost = officeHostname(host);
+    const { context, settings } = args;
+    const publicHost = context.subdomain("office");
 
     serviceContainer(
-      host,
+      context,
       COLLABORA_CONTAINER,
       {
         service: "collabora",
         role: "app",
-        image: host.upstreamImage("collabora", settings.image, this),
-        networks: [{ network: host.edge }],
+        image: context.upstreamImage("collabora", settings.image, this),
+        networks: [{ network: context.edge }],
         memoryMb: settings.memoryMb,
         env: {
-          ...aliasGroups(tenantAddresses(host.config)),
+          ...aliasGroups(tenantAddresses(context.config)),
           server_name: publicHost,
           extra_params: EXTRA_PARAMS.join(" "),
           dictionaries: settings.dictionaries.join(" "),
@@ -86,7 +71,7 @@ export class Collabora extends pulumi.ComponentResource {
           DONT_GEN_SSL_CERT: "1",
           // Admin console (/browser/dist/admin/admin.html): generated credentials, kept in the state.
           username: "admin",
-          password: host.password("collabora-admin", this),
+          password: context.password("collabora-admin", this),
         },
         routes: [{ host: publicHost, port: COLLABORA_PORT }],
         // The image has bash but not necessarily curl: ask for the capabilities document over /dev/tcp.
@@ -104,6 +89,7 @@ export class Collabora extends pulumi.ComponentResource {
     );
 
     this.urls = [`https://${publicHost}`];
+    this.provides = { office: { internalUrl: `http://${COLLABORA_CONTAINER}:${COLLABORA_PORT}`, publicUrl: this.urls[0] } };
     this.registerOutputs({ urls: this.urls });
   }
 }

@@ -1,8 +1,7 @@
 import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import type { StackConfig } from "./config";
-import type { Host } from "./host";
+import { serviceAccountMail, SENDING_ACCOUNTS, type DirectoryEndpoint, type SendingAccountName } from "./directory";
 import { hostname, secretSetting } from "./settings";
 
 /**
@@ -11,6 +10,17 @@ import { hostname, secretSetting } from "./settings";
  * (`cn=<service>,ou=services,...`). When the mail service and the directory run on this host their
  * endpoints are used; otherwise the stack names the mail host and gives the account's password.
  */
+
+/** What the mail server provides to the services on the same host. */
+export interface MailEndpoint {
+  /** Submission host (STARTTLS on 587) and the network to reach it on this host. */
+  submissionHost: string;
+  submissionPort: number;
+  network: docker.Network;
+  /** The certificate is self-signed (local): clients on this host cannot verify it against public CAs. */
+  selfSignedCertificate: boolean;
+}
+
 export const SmtpSettings = z
   .strictObject({
     /** Submission server when this host does not run the mail service. Default: `mail.<domain>`. */
@@ -23,6 +33,11 @@ export const SmtpSettings = z
 export type SmtpConfig = z.output<typeof SmtpSettings>;
 
 export const SUBMISSION_PORT = 587;
+
+/** The services that send mail as their own directory account (each has `smtp` settings). */
+export const MAIL_SENDERS = SENDING_ACCOUNTS;
+
+export const MISSING_SMTP_PASSWORD = "required when the directory does not run on this host (pulumi config set --secret --path ...)";
 
 export interface SmtpClient {
   host: string;
@@ -39,38 +54,26 @@ export interface SmtpClient {
   verifyCertificate: boolean;
 }
 
-/** Resolve the SMTP client settings of `service` (e.g. "mattermost") on this host. */
-export function smtpClient(host: Host, service: string, settings: SmtpConfig): SmtpClient {
-  const account = host.directory?.serviceAccount(service);
+/** Resolve the SMTP client settings of a sending service on a host of `domain`. */
+export function smtpClient(
+  service: SendingAccountName,
+  domain: string,
+  settings: SmtpConfig,
+  endpoints: { directory?: DirectoryEndpoint; mail?: MailEndpoint },
+): SmtpClient {
+  const account = endpoints.directory?.serviceAccounts[service];
   const password = account?.password ?? settings.password;
   if (password === undefined) {
-    // Reported with its key path by the config loader (smtpProblems) before any resource is registered.
-    throw new Error(`services.${service}.smtp.password: ${MISSING_PASSWORD}`);
+    // The stack rules (stacks/rules.ts) report this with its key path before any resource is registered.
+    throw new Error(`services.${service}.smtp.password: ${MISSING_SMTP_PASSWORD}`);
   }
+  const mail = endpoints.mail;
   return {
-    host: host.mail?.submissionHost ?? settings.host ?? host.subdomain("mail"),
-    port: host.mail?.submissionPort ?? SUBMISSION_PORT,
-    username: account?.mail ?? `${service}@${host.config.domain}`,
+    host: mail?.submissionHost ?? settings.host ?? `mail.${domain}`,
+    port: mail?.submissionPort ?? SUBMISSION_PORT,
+    username: account?.mail ?? serviceAccountMail(service, domain),
     password,
-    network: host.mail?.network,
-    verifyCertificate: !(host.mail?.selfSignedCertificate ?? false),
+    network: mail?.network,
+    verifyCertificate: !(mail?.selfSignedCertificate ?? false),
   };
-}
-
-
-const MISSING_PASSWORD = "required when the directory does not run on this host (pulumi config set --secret --path ...)";
-
-/** Services that send mail as their own directory account. */
-const MAIL_SENDERS = ["mattermost", "nextcloud"] as const;
-
-/**
- * What the settings schema alone cannot check: a mail sender on a host without the directory needs its
- * account's password in the stack file. Called by the config loader, so the run stops before any resource.
- */
-export function smtpProblems(stack: StackConfig): { path: string[]; message: string }[] {
-  if (stack.services.ldap !== undefined) return [];
-  return MAIL_SENDERS.filter((service) => {
-    const settings = stack.services[service];
-    return settings !== undefined && settings.smtp.password === undefined;
-  }).map((service) => ({ path: ["services", service, "smtp", "password"], message: MISSING_PASSWORD }));
 }

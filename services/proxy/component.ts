@@ -1,41 +1,29 @@
 import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
-import { serviceContainer } from "./container";
-import type { Host } from "./host";
-import { imageRef, memoryMb } from "./settings";
+import { serviceContainer } from "../../platform/container";
+import type { HostContext } from "../../platform/host-context";
+import type { ProxyConfig } from "./settings";
 
-export const PROXY_IMAGE = "traefik:v3.3.5";
 
-export const ProxySettings = z
-  .strictObject({
-    /** `acme`: certificates from Let's Encrypt (production); `self-signed`: Traefik's default certificate (local). */
-    tls: z.enum(["acme", "self-signed"]).default("acme"),
-    image: imageRef().default(PROXY_IMAGE),
-    memoryMb: memoryMb(128),
-  })
-  .prefault({});
-
-export type ProxyConfig = z.output<typeof ProxySettings>;
 
 /**
  * Traefik: the only container publishing 80/443. Services declare routes on their containers
  * (services/container.ts turns them into labels); HTTP redirects to HTTPS.
  */
 export class Proxy extends pulumi.ComponentResource {
-  constructor(name: string, args: { host: Host; settings: ProxyConfig }, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: { context: HostContext; settings: ProxyConfig; acmeEmail?: string }, opts?: pulumi.ComponentResourceOptions) {
     super("infra:service:Proxy", name, {}, opts);
-    const { host, settings } = args;
+    const { context, settings } = args;
     const acme = settings.tls === "acme";
-    const acmeVolume = host.volume("proxy-acme", this);
+    const acmeVolume = context.volume("proxy-acme", this);
 
     serviceContainer(
-      host,
+      context,
       "proxy",
       {
         service: "proxy",
         role: "proxy",
-        image: host.upstreamImage("proxy", settings.image, this),
-        networks: [{ network: host.edge }],
+        image: context.upstreamImage("proxy", settings.image, this),
+        networks: [{ network: context.edge }],
         memoryMb: settings.memoryMb,
         command: [
           "--ping=true",
@@ -51,7 +39,7 @@ export class Proxy extends pulumi.ComponentResource {
           "--entrypoints.websecure.address=:443",
           ...(acme
             ? [
-                `--certificatesresolvers.letsencrypt.acme.email=${host.config.acmeEmail}`,
+                `--certificatesresolvers.letsencrypt.acme.email=${args.acmeEmail}`,
                 "--certificatesresolvers.letsencrypt.acme.storage=/acme/acme.json",
                 "--certificatesresolvers.letsencrypt.acme.tlschallenge=true",
               ]

@@ -1,61 +1,17 @@
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
-import { COLLABORA_CONTAINER, COLLABORA_PORT, officeHostname } from "./collabora";
-import { serviceContainer, type VolumeMount } from "./container";
-import type { Host } from "./host";
-import type { PinnedImage } from "./images";
-import { occJob, OCC_SCRIPT, type LdapLoginSettings, type OfficeSettings } from "./nextcloud-occ";
-import { Postgres } from "./postgres";
-import { Redis } from "./redis";
-import { email, imageRef, memoryMb, secretSetting } from "./settings";
-import { smtpClient, SmtpSettings, type SmtpClient } from "./smtp-client";
-import { ASSO_TENANT_ID, nextcloudContainerName, quota } from "./tenants";
-
-export const DEFAULT_IMAGE = "nextcloud:30.0.4-apache";
-export const DATABASE_IMAGE = "postgres:16.4-bookworm";
-
-/** Docker's default address pools: the edge network gets its subnet from them unless the daemon says otherwise. */
-const DOCKER_DEFAULT_POOLS = ["172.16.0.0/12", "192.168.0.0/16"];
-const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/;
-
-export const NextcloudSettings = z.strictObject({
-  /** Nextcloud image (apache variant), pinned by tag; every tenant runs the same version. */
-  image: imageRef().default(DEFAULT_IMAGE),
-  /** Memory of each tenant's Nextcloud (apache + PHP). */
-  memoryMb: memoryMb(1024),
-  database: z.strictObject({ image: imageRef().default(DATABASE_IMAGE), memoryMb: memoryMb(512) }).prefault({}),
-  redis: z.strictObject({ memoryMb: memoryMb(128) }).prefault({}),
-  /** The background-jobs container of each tenant (busybox crond running cron.php every 5 minutes). */
-  cron: z.strictObject({ memoryMb: memoryMb(256) }).prefault({}),
-  /** The one-shot `occ` job that applies quota, admin email, Collabora and LDAP settings. */
-  occ: z.strictObject({ memoryMb: memoryMb(256) }).prefault({}),
-  /** Administrator email of the association's own Nextcloud. Default: `tech@<domain>`. */
-  adminEmail: email().optional(),
-  /** Storage quota of each user of the association's own Nextcloud (partners set theirs in `infra:partners`). */
-  defaultQuota: quota().default("10 GB"),
-  /**
-   * Address ranges the proxy and Collabora reach Nextcloud from (the edge network): trusted for
-   * X-Forwarded-* headers and allowed to make WOPI requests. Default: Docker's default address pools.
-   */
-  edgeSubnets: z.array(z.string().regex(CIDR, { error: "expected an IPv4 CIDR such as 172.18.0.0/16" })).min(1).default(DOCKER_DEFAULT_POOLS),
-  /** Mail (password reset, notifications) through the association's mail server (see services/smtp-client.ts). */
-  smtp: SmtpSettings,
-  /**
-   * Present: the association's members log in to its Nextcloud with their directory account
-   * (user_ldap, read-only `nextcloud` service account). Partners' instances never use the directory.
-   */
-  ldap: z
-    .strictObject({
-      /** ldaps:// URL of the directory when it runs on another host. Default: `ldaps://ldap.<domain>:636`. */
-      url: z.string().regex(/^ldaps:\/\/[a-z0-9.-]+(:\d{1,5})?$/, { error: "expected ldaps://host[:port]" }).optional(),
-      /** Password of the `nextcloud` service account when the directory runs on another host. Default: smtp.password. */
-      password: secretSetting().optional(),
-    })
-    .optional(),
-});
-
-export type NextcloudConfig = z.output<typeof NextcloudSettings>;
+import { serviceContainer, type VolumeMount } from "../../platform/container";
+import { baseDnOf, directoryUrl, ldapsHostAndPort, serviceAccountDn } from "../../platform/directory";
+import type { HostContext } from "../../platform/host-context";
+import type { PinnedImage } from "../../platform/images";
+import type { OfficeEndpoint } from "../../platform/office";
+import { Postgres } from "../../platform/postgres";
+import { Redis } from "../../platform/redis";
+import type { EndpointsFor, ServiceArgs, ServiceOutputs } from "../../platform/service";
+import { smtpClient, type SmtpClient } from "../../platform/smtp-client";
+import { ASSO_TENANT_ID, nextcloudContainerName } from "../../platform/tenants";
+import { occJob, OCC_SCRIPT, type LdapLoginSettings, type OfficeSettings } from "./occ";
+import type { NextcloudConfig, NextcloudService } from "./settings";
 
 /** One Nextcloud instance: the association's or a partner's. */
 export interface Tenant {
@@ -80,18 +36,22 @@ const WWW_DATA = "www-data";
  * (`infra:partners`): one instance per tenant, each with its own database, Redis, volumes, cron and
  * internal network, so that adding or removing a tenant never touches the others.
  */
-export class Nextcloud extends pulumi.ComponentResource {
+export class Nextcloud extends pulumi.ComponentResource implements ServiceOutputs {
   readonly urls: string[];
 
-  constructor(name: string, args: { host: Host; settings: NextcloudConfig }, opts?: pulumi.ComponentResourceOptions) {
-    const { host, settings } = args;
+  constructor(name: string, args: ServiceArgs<typeof NextcloudService>, opts?: pulumi.ComponentResourceOptions) {
+    const { context, settings, endpoints } = args;
     // Settings the schema cannot check alone (they depend on what else runs here): before any resource.
-    const smtp = smtpClient(host, "nextcloud", settings.smtp);
-    const tenants = nextcloudTenants(host, settings);
+    const smtp = smtpClient("nextcloud", context.config.domain, settings.smtp, endpoints);
+    const tenants = nextcloudTenants(context, settings, endpoints);
     super("infra:service:Nextcloud", name, {}, opts);
-    const image = host.upstreamImage("nextcloud", settings.image, this);
+    const image = context.upstreamImage("nextcloud", settings.image, this);
     for (const tenant of tenants) {
-      new NextcloudTenant(nextcloudContainerName(tenant.id), { host, settings, tenant, image, smtp }, { parent: this });
+      new NextcloudTenant(
+        nextcloudContainerName(tenant.id),
+        { context, settings, tenant, image, smtp, office: endpoints.office },
+        { parent: this },
+      );
     }
     this.urls = tenants.map((tenant) => `https://${tenant.domain}`);
     this.registerOutputs({ urls: this.urls });
@@ -99,15 +59,19 @@ export class Nextcloud extends pulumi.ComponentResource {
 }
 
 /** The association's tenant first, then the partners in stack-file order. */
-export function nextcloudTenants(host: Host, settings: NextcloudConfig): Tenant[] {
-  const config = host.config;
+export function nextcloudTenants(
+  context: HostContext,
+  settings: NextcloudConfig,
+  endpoints: EndpointsFor<typeof NextcloudService>,
+): Tenant[] {
+  const config = context.config;
   return [
     {
       id: ASSO_TENANT_ID,
-      domain: host.subdomain("cloud"),
+      domain: context.subdomain("cloud"),
       adminEmail: settings.adminEmail ?? `tech@${config.domain}`,
       defaultQuota: settings.defaultQuota,
-      ldap: settings.ldap ? ldapLogin(host, settings) : undefined,
+      ldap: settings.ldap ? ldapLogin(config.domain, settings, endpoints) : undefined,
     },
     ...config.partners.map((partner) => ({
       id: partner.id,
@@ -119,14 +83,12 @@ export function nextcloudTenants(host: Host, settings: NextcloudConfig): Tenant[
 }
 
 /** The directory as the association's Nextcloud sees it: on this host, or named by the settings. */
-function ldapLogin(host: Host, settings: NextcloudConfig): NonNullable<Tenant["ldap"]> {
-  const directory = host.directory;
+function ldapLogin(domain: string, settings: NextcloudConfig, endpoints: EndpointsFor<typeof NextcloudService>): NonNullable<Tenant["ldap"]> {
+  const directory = endpoints.directory;
   if (directory) {
-    const account = directory.serviceAccount("nextcloud");
-    const url = new URL(directory.url);
+    const account = directory.serviceAccounts.nextcloud;
     return {
-      url: `ldaps://${url.hostname}`,
-      port: Number(url.port || 636),
+      ...ldapsHostAndPort(directory.url),
       baseDn: directory.baseDn,
       bindDn: account.dn,
       bindPassword: account.password,
@@ -136,49 +98,46 @@ function ldapLogin(host: Host, settings: NextcloudConfig): NonNullable<Tenant["l
   }
   const password = settings.ldap?.password ?? settings.smtp.password;
   if (password === undefined) {
-    // Unreachable from a valid stack: smtp.password is required on such a host (smtpProblems).
+    // Unreachable from a valid stack: smtp.password is required on such a host (stacks/rules.ts).
     throw new Error("services.nextcloud.ldap.password: required when the directory does not run on this host");
   }
-  const url = new URL(settings.ldap?.url ?? `ldaps://${host.subdomain("ldap")}`);
-  const baseDn = host.config.domain
-    .split(".")
-    .map((part) => `dc=${part}`)
-    .join(",");
+  const baseDn = baseDnOf(domain);
   return {
-    url: `ldaps://${url.hostname}`,
-    port: Number(url.port || 636),
+    ...ldapsHostAndPort(settings.ldap?.url ?? directoryUrl(domain)),
     baseDn,
-    bindDn: `cn=nextcloud,ou=services,${baseDn}`,
+    bindDn: serviceAccountDn("nextcloud", baseDn),
     bindPassword: password,
   };
 }
 
 interface TenantArgs {
-  host: Host;
+  context: HostContext;
   settings: NextcloudConfig;
   tenant: Tenant;
   image: PinnedImage;
   smtp: SmtpClient;
+  /** Collabora, when it runs on this host. */
+  office?: OfficeEndpoint;
 }
 
 /** One tenant's Nextcloud: app, database, Redis, cron and the `occ` settings job. */
 class NextcloudTenant extends pulumi.ComponentResource {
   constructor(name: string, args: TenantArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infra:service:NextcloudTenant", name, {}, opts);
-    const { host, settings, tenant, image, smtp } = args;
+    const { context, settings, tenant, image, smtp } = args;
     const service = "nextcloud";
 
-    const network = host.network(name, { internal: true }, this);
+    const network = context.network(name, { internal: true }, this);
     const db = new Postgres(
       `${name}-db`,
-      { host, service, network, database: "nextcloud", user: "nextcloud", memoryMb: settings.database.memoryMb, image: settings.database.image },
+      { context, service, network, database: "nextcloud", user: "nextcloud", memoryMb: settings.database.memoryMb, image: settings.database.image },
       { parent: this },
     );
-    const redis = new Redis(`${name}-redis`, { host, service, network, memoryMb: settings.redis.memoryMb }, { parent: this });
-    const adminPassword = host.password(`${name}-admin`, this);
+    const redis = new Redis(`${name}-redis`, { context, service, network, memoryMb: settings.redis.memoryMb }, { parent: this });
+    const adminPassword = context.password(`${name}-admin`, this);
 
-    const office = officeSettings(host, tenant, settings.edgeSubnets.join(","));
-    // Collabora calls the tenant back by its container name on the edge network (see services/collabora.ts).
+    const office = args.office && officeSettings(args.office, tenant, settings.edgeSubnets.join(","));
+    // Collabora calls the tenant back by its container name on the edge network (see services/collabora/component.ts).
     const trustedDomains = office ? [tenant.domain, nextcloudContainerName(tenant.id)] : [tenant.domain];
     const [mailLocal, mailDomain] = smtp.username.split("@");
     const edgeSubnets = settings.edgeSubnets.join(" ");
@@ -205,8 +164,8 @@ class NextcloudTenant extends pulumi.ComponentResource {
       ...(tenant.ldap?.certificates ? { LDAPTLS_CACERT: `${DIRECTORY_CA_DIR}/tls.crt` } : {}),
     };
     const volumes: VolumeMount[] = [
-      { source: host.volume(`${name}-html`, this), target: HTML_DIR },
-      { source: host.volume(`${name}-data`, this), target: DATA_DIR },
+      { source: context.volume(`${name}-html`, this), target: HTML_DIR },
+      { source: context.volume(`${name}-data`, this), target: DATA_DIR },
       ...(tenant.ldap?.certificates ? [{ source: tenant.ldap.certificates, target: DIRECTORY_CA_DIR, readOnly: true }] : []),
     ];
     const sideNetworks = [
@@ -214,11 +173,11 @@ class NextcloudTenant extends pulumi.ComponentResource {
       ...(tenant.ldap?.network ? [{ network: tenant.ldap.network }] : []),
     ];
     // Edge first: it is the network the proxy reaches the app on; the others are internal.
-    const networks = [{ network: host.edge }, { network }, ...sideNetworks];
+    const networks = [{ network: context.edge }, { network }, ...sideNetworks];
     const dependsOn = [db, redis];
 
     const app = serviceContainer(
-      host,
+      context,
       name,
       {
         service,
@@ -253,7 +212,7 @@ class NextcloudTenant extends pulumi.ComponentResource {
     );
 
     serviceContainer(
-      host,
+      context,
       `${name}-cron`,
       {
         service,
@@ -284,7 +243,7 @@ class NextcloudTenant extends pulumi.ComponentResource {
       smtpVerifyCertificate: smtp.verifyCertificate,
     });
     serviceContainer(
-      host,
+      context,
       `${name}-occ-${job.hash}`,
       {
         service,
@@ -306,12 +265,11 @@ class NextcloudTenant extends pulumi.ComponentResource {
   }
 }
 
-/** richdocuments settings when Collabora runs on this host; none otherwise. */
-function officeSettings(host: Host, tenant: Tenant, allowlist: string): OfficeSettings | undefined {
-  if ((host.config.services as Record<string, unknown>).collabora === undefined) return undefined;
+/** richdocuments settings of a tenant, from the office endpoint Collabora provides. */
+function officeSettings(office: OfficeEndpoint, tenant: Tenant, allowlist: string): OfficeSettings {
   return {
-    wopiUrl: `http://${COLLABORA_CONTAINER}:${COLLABORA_PORT}`,
-    publicWopiUrl: `https://${officeHostname(host)}`,
+    wopiUrl: office.internalUrl,
+    publicWopiUrl: office.publicUrl,
     callbackUrl: `http://${nextcloudContainerName(tenant.id)}`,
     allowlist,
   };

@@ -1,0 +1,40 @@
+import { z } from "zod";
+import { declareService } from "../platform/service";
+import { memoryMb } from "../platform/settings";
+
+export const LdapSettings = z.strictObject({
+  /** Name of the organisation in the base entry (`o`). Default: the stack's domain. */
+  organisation: z.string().min(1, { error: "expected the association's name" }).optional(),
+  /** Memory limit of slapd. Default 256 MiB (5,000 members use about 30 MiB). */
+  memoryMb: memoryMb(256),
+  /** Memory limit of the daily job (expire + slapcat export). Default 64 MiB. */
+  jobMemoryMb: memoryMb(64),
+  /**
+   * Publish LDAPS (636) on the host, for the sssd of the other hosts. Default false: only the
+   * containers on the `directory` network reach it.
+   */
+  publishLdaps: z.boolean().default(false),
+  /**
+   * Make a self-signed certificate at the first start when the `ldap-tls` volume has none (local).
+   * Default false: in production tls.crt and tls.key are put in that volume.
+   */
+  selfSignedTls: z.boolean().default(false),
+  /** UTC time of the daily job: lock expired accesses, then export the directory to `ldap-backup`. Default 03:00. */
+  dailyAt: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: "expected a time HH:MM (UTC) such as 03:00" })
+    .default("03:00"),
+  /** slapd log level (`none`, `stats`, `stats2`, ...), to the container's log. Default stats (one line per operation). */
+  logLevel: z.enum(["none", "stats", "stats2", "acl", "any"]).default("stats"),
+});
+
+export type LdapConfig = z.output<typeof LdapSettings>;
+
+/** `infra:services.ldap`: the association's directory; every other service of the host may read it. */
+export const LdapService = declareService({
+  name: "ldap",
+  summary: "OpenLDAP directory: members, groups, service accounts, tech access with expiry",
+  settings: LdapSettings,
+  ownImages: ["ldap"],
+  provides: ["directory"],
+});

@@ -1,0 +1,23 @@
+import type { z } from "zod";
+import { LdapService } from "../ldap/settings";
+import { MailService } from "../mail/settings";
+import { CollaboraService } from "../services/collabora/settings";
+import { MattermostService } from "../services/mattermost/settings";
+import { NextcloudService } from "../services/nextcloud/settings";
+
+/**
+ * The services a stack may enable under `infra:services` (besides the proxy every host runs), as
+ * declared in their `settings.ts`: zod schemas and declarations only, so validating a stack file loads
+ * no component and no provider. The program builds them in the order their needs give
+ * (stacks/dependencies.ts), not in the order of this list. Adding a service: its declaration here, its
+ * component in stacks/registry.ts (the compiler checks that both lists agree).
+ */
+export const SERVICE_CATALOG = [LdapService, MailService, MattermostService, NextcloudService, CollaboraService] as const;
+
+export type CatalogEntry = (typeof SERVICE_CATALOG)[number];
+export type ServiceName = CatalogEntry["name"];
+
+/** `{ ldap: LdapSettings.optional(), ... }`: the shape of `infra:services` besides the proxy. */
+export const serviceSchemas = Object.fromEntries(SERVICE_CATALOG.map((service) => [service.name, service.settings.optional()])) as {
+  [D in CatalogEntry as D["name"]]: z.ZodOptional<D["settings"]>;
+};

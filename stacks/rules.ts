@@ -1,0 +1,102 @@
+import { sshTarget } from "../hosts/settings";
+import type { ServiceDeclaration } from "../platform/service";
+import { MAIL_SENDERS, MISSING_SMTP_PASSWORD } from "../platform/smtp-client";
+import { tenantAddresses, type PartnerConfig } from "../platform/tenants";
+import { SERVICE_CATALOG } from "./catalog";
+import { missingDependencies, type ConfigProblem } from "./dependencies";
+
+/**
+ * The rules of a stack file that one setting's schema cannot check alone: each a pure function from
+ * the parsed settings (only the part it reads) to the problems it finds, each problem with its key path
+ * and a message that says how to fix it. The stack schema (stacks/schema.ts) applies them all, so every
+ * mistake is reported together; tests/unit/foundation/rules.test.ts holds a table per rule.
+ */
+
+export type { ConfigProblem };
+
+/** Two partners with the same domain or id (checked on the list, so reported even when other settings are wrong). */
+export function duplicatePartners(partners: readonly Pick<PartnerConfig, "id" | "domain">[]): ConfigProblem[] {
+  return partners.flatMap((partner, index) => {
+    const problems: ConfigProblem[] = [];
+    const first = partners.findIndex((p) => p.domain === partner.domain);
+    if (first !== index) problems.push({ path: [index, "domain"], message: `duplicate domain; already used by partners.${first}` });
+    if (partners.findIndex((p) => p.id === partner.id) !== index) {
+      problems.push({ path: [index, "id"], message: "duplicate id; each partner needs its own" });
+    }
+    return problems;
+  });
+}
+
+/** A partner may not take the domain of the association's own Nextcloud (`cloud.<domain>`). */
+export function partnerOnAssociationDomain(stack: { domain: string; partners: readonly PartnerConfig[] }): ConfigProblem[] {
+  const own = tenantAddresses(stack)[0].domain;
+  return stack.partners.flatMap((partner, index) =>
+    partner.domain === own
+      ? [{ path: ["partners", index, "domain"], message: "duplicate domain; already used by the association's own Nextcloud" }]
+      : [],
+  );
+}
+
+/** Let's Encrypt needs a contact address. */
+export function acmeNeedsEmail(stack: { acmeEmail?: string; services: { proxy: { tls: string } } }): ConfigProblem[] {
+  return stack.services.proxy.tls === "acme" && !stack.acmeEmail
+    ? [{ path: ["acmeEmail"], message: "required when services.proxy.tls is 'acme'" }]
+    : [];
+}
+
+/** A remote host (docker: ssh://...) is provisioned over SSH and needs its settings; the local machine is not. */
+export function provisioningMatchesHost(stack: { docker: string; provisioning?: unknown }): ConfigProblem[] {
+  const remote = sshTarget(stack.docker) !== undefined;
+  if (remote && stack.provisioning === undefined) {
+    return [{ path: ["provisioning"], message: "required when docker is ssh://... (the host is provisioned over SSH)" }];
+  }
+  if (!remote && stack.provisioning !== undefined) {
+    return [{ path: ["provisioning"], message: "only for remote hosts (docker: ssh://...); remove it from this stack" }];
+  }
+  return [];
+}
+
+/** A service that sends mail on a host without the directory needs its account's password in the stack file. */
+export function smtpPasswordWithoutDirectory(stack: {
+  services: Partial<Record<string, unknown>> & { ldap?: unknown };
+}): ConfigProblem[] {
+  if (stack.services.ldap !== undefined) return [];
+  return MAIL_SENDERS.filter((service) => {
+    const settings = stack.services[service] as { smtp: { password?: unknown } } | undefined;
+    return settings !== undefined && settings.smtp.password === undefined;
+  }).map((service) => ({ path: ["services", service, "smtp", "password"], message: MISSING_SMTP_PASSWORD }));
+}
+
+/** On a host that pulls our images from the registry, each image an enabled service runs must be pinned. */
+export function ownImagesPinned(stack: {
+  images: { build: true } | { pins: Record<string, string> };
+  services: Partial<Record<string, unknown>>;
+}): ConfigProblem[] {
+  if ("build" in stack.images) return [];
+  const pins = stack.images.pins;
+  const catalog: readonly ServiceDeclaration[] = SERVICE_CATALOG;
+  return catalog
+    .filter((service) => stack.services[service.name] !== undefined)
+    .flatMap((service) => service.ownImages ?? [])
+    .filter((image) => !pins[image])
+    .map((image) => ({
+      path: ["images", "pins", image],
+      message: "required: this host runs the image; CI writes the pin after building it (npx tsx ci/pin-image.ts --add, see ci/README.md)",
+    }));
+}
+
+/** Every enabled service finds what it requires on the same host. */
+export function dependenciesPresent(stack: { services: Partial<Record<string, unknown>> }): ConfigProblem[] {
+  const enabled = SERVICE_CATALOG.filter((service) => stack.services[service.name] !== undefined);
+  return missingDependencies(enabled, SERVICE_CATALOG);
+}
+
+/** The rules the stack schema applies to a whole stack, in the order their problems are listed. */
+export const STACK_RULES = [
+  partnerOnAssociationDomain,
+  acmeNeedsEmail,
+  provisioningMatchesHost,
+  smtpPasswordWithoutDirectory,
+  ownImagesPinned,
+  dependenciesPresent,
+] as const;
