@@ -1,9 +1,14 @@
 #!/bin/bash
-# Typecheck the TypeScript and shellcheck every tracked shell script (by extension or shebang).
+# Everything `npm run lint` checks: types, the layering of the folders, ESLint, the formatting, and
+# shellcheck on every tracked shell script (by extension or shebang).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 npx tsc -p .
+# Folders import only from the layers below them, and nothing imports in a cycle (.dependency-cruiser.cjs).
+npx depcruise --config .dependency-cruiser.cjs platform services ldap mail hosts stacks policy ci bench tests
+npx eslint .
+npx prettier --check . --log-level warn
 
 mapfile -t scripts < <(git ls-files | while read -r file; do
   case "$file" in
@@ -15,4 +20,4 @@ done)
 if [ "${#scripts[@]}" -gt 0 ]; then
   shellcheck "${scripts[@]}"
 fi
-echo "lint: typecheck and shellcheck (${#scripts[@]} scripts) passed"
+echo "lint: types, layers, eslint, prettier and shellcheck (${#scripts[@]} scripts) passed"

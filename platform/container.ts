@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { HostContext } from "./host-context";
+import type { HostContext, Route } from "./host-context";
 import type { PinnedImage } from "./images";
 
 /**
@@ -46,13 +46,6 @@ export interface Healthcheck {
   timeoutSeconds?: number;
   retries?: number;
   startPeriodSeconds?: number;
-}
-
-export interface Route {
-  /** Public host name served by the proxy, e.g. chat.example.org. */
-  host: string;
-  /** Port the container listens on for HTTP. */
-  port: number;
 }
 
 export interface VolumeMount {

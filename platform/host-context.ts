@@ -1,10 +1,17 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { Route } from "./container";
 import { ownImage, upstreamImage, type PinnedImage } from "./images";
 import type { ImagesConfig } from "./images-settings";
 import type { PartnerConfig } from "./tenants";
+
+/** A public URL the proxy serves: `https://<host>` to the container's HTTP port. */
+export interface Route {
+  /** Public host name served by the proxy, e.g. chat.example.org. */
+  host: string;
+  /** Port the container listens on for HTTP. */
+  port: number;
+}
 
 /** The host-wide settings every service may read (a subset of the stack file, see stacks/schema.ts). */
 export interface HostSettings {

@@ -46,7 +46,7 @@ export function declareService<const D extends ServiceDeclaration>(declaration: 
   return declaration;
 }
 
-type NeedsOf<D> = D extends { needs: infer N } ? N : {};
+type NeedsOf<D> = D extends { needs: infer N } ? N : Record<never, never>;
 type Pick2<N, Kind extends Need> = { [K in keyof N & EndpointName as N[K] extends Kind ? K : never]: Endpoints[K] };
 
 /** The endpoints a service receives: required ones always there, optional ones when they run here. */

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { mockRsaKey } from "./mock-rsa-key";
-import type { RenderedResource } from "./render";
+import type { RenderedResource } from "./rendered";
 
 /**
  * Mock provider for the offline render: records what the program registers and answers with

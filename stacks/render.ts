@@ -4,11 +4,12 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { loadStackConfig, type StackConfig } from "./schema";
-import type { ProvisioningSummary } from "../hosts/summary";
-import type { DnsRecord } from "../platform/dns";
 import { Recorder as MockRecorder } from "./mocks";
 import { defineHost, type HostOutputs } from "./program";
+import type { RenderedStack } from "./rendered";
 import { summarize } from "./summarize";
+
+export type { RenderedContainer, RenderedImage, RenderedResource, RenderedStack } from "./rendered";
 
 /**
  * Run the real program under the Pulumi SDK's mock runtime and record every resource it registers.
@@ -17,73 +18,6 @@ import { summarize } from "./summarize";
  */
 
 export const STACKS_DIR = __dirname;
-
-export interface RenderedResource {
-  type: string;
-  name: string;
-  /** Inputs as the provider would receive them; secret values included (they are only mock values). */
-  inputs: Record<string, any>;
-  /** Outputs the mock provider computed (image ids, generated passwords). */
-  outputs: Record<string, any>;
-  /** Resource options that change how Pulumi replaces or deletes the resource. */
-  options: { deleteBeforeReplace: boolean; retainOnDelete: boolean };
-}
-
-export interface RenderedContainer {
-  name: string;
-  service: string;
-  role: string;
-  /** Pinned image reference (what the plan shows). */
-  image: string;
-  networks: string[];
-  aliases: Record<string, string[]>;
-  ports: { host: number; container: number; protocol: string; ip: string }[];
-  volumes: { source: string; target: string; readOnly: boolean; kind: "volume" | "host" }[];
-  env: Record<string, string>;
-  /** Env keys whose value holds a secret. */
-  secretEnv: string[];
-  memoryMb: number;
-  restart: string;
-  healthcheck: boolean;
-  healthcheckSpec: { test: string[]; interval: string; timeout: string; retries: number; startPeriod: string } | null;
-  privileged: boolean;
-  noNewPrivileges: boolean;
-  capDrop: string[];
-  capAdd: string[];
-  readOnly: boolean;
-  user: string | null;
-  command: string[];
-  entrypoint: string[];
-  tmpfs: Record<string, string>;
-  files: { path: string; content: string }[];
-  labels: Record<string, string>;
-  /** Hardening defaults this container lifts, with their reason (labels infra.exception.*). */
-  exceptions: Record<string, string>;
-}
-
-export interface RenderedImage {
-  ref: string;
-  id: string;
-  /** Set for our own images on `local`: the folder and build arguments to build them from. */
-  build: { context: string; buildArgs: Record<string, string> } | null;
-}
-
-export interface RenderedStack {
-  stack: string;
-  config: StackConfig;
-  resources: RenderedResource[];
-  containers: RenderedContainer[];
-  networks: { name: string; internal: boolean }[];
-  volumes: { name: string }[];
-  images: RenderedImage[];
-  routes: { url: string; container: string }[];
-  dns: DnsRecord[];
-  memory: { budgetMb: number; usedMb: number; withinBudget: boolean };
-  /** What a remote host is prepared with over SSH (hosts/); null on local. */
-  provisioning: ProvisioningSummary | null;
-  /** Every secret value the mocks produced or the stack file encrypted: never printed. */
-  secrets: string[];
-}
 
 /** The stacks that exist: one `Pulumi.<name>.yaml` each in stacks/. */
 export function listStacks(): string[] {
@@ -133,6 +67,7 @@ function resolve<T>(output: pulumi.Output<T>): Promise<T> {
 
 function waitForRegistrations(): Promise<void> {
   // Internal to the SDK, but the only way to know the mock monitor has seen every registration.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- an SDK internal, absent from its type declarations
   const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
   return settings.waitForRPCs();
 }

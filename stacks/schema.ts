@@ -101,6 +101,7 @@ function parseConfigValue(value: string): unknown {
 
 function isConfigSecret(key: string): boolean {
   // The SDK exports this (as @internal) but leaves it out of its type declarations.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- an SDK internal, absent from its type declarations
   const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(k: string): boolean };
   return runtimeConfig.isConfigSecret(key);
 }

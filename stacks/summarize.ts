@@ -1,6 +1,6 @@
 import type { StackConfig } from "./schema";
 import type { HostOutputs } from "./program";
-import type { RenderedContainer, RenderedImage, RenderedResource, RenderedStack } from "./render";
+import type { RenderedContainer, RenderedImage, RenderedResource, RenderedStack } from "./rendered";
 
 /** Turn the recorded resources into the shape people and tests read (see docs/contracts.md). */
 export function summarize(

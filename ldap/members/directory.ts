@@ -17,6 +17,7 @@ function change(operation: "add" | "delete" | "replace", type: string, values: s
 
 /** Escape a value for an LDAP filter (RFC 4515). */
 export function filterValue(value: string): string {
+  // eslint-disable-next-line no-control-regex -- NUL must be escaped in an LDAP filter (RFC 4515)
   return value.replace(/[\\*()\u0000]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 

@@ -52,6 +52,7 @@ export function parseEmail(value: string, argument = "--email"): string {
 
 export function parseName(value: string, argument = "--name"): string {
   const name = value.trim().replace(/\s+/g, " ");
+  // eslint-disable-next-line no-control-regex -- control characters are what this check refuses
   if (name.length === 0 || name.length > 128 || /[\u0000-\u001f]/.test(name)) {
     fail(argument, value, "not a usable name", "the person's or organisation's name, 1 to 128 characters");
   }

@@ -1,0 +1,75 @@
+import type { ProvisioningSummary } from "../hosts/summary";
+import type { DnsRecord } from "../platform/dns";
+import type { StackConfig } from "./schema";
+
+/**
+ * What a render records (stacks/render.ts) and every consumer reads: the plan, the unit tests and the
+ * integration harness. docs/contracts.md describes the plan's JSON form.
+ */
+
+export interface RenderedResource {
+  type: string;
+  name: string;
+  /** Inputs as the provider would receive them; secret values included (they are only mock values). */
+  inputs: Record<string, any>;
+  /** Outputs the mock provider computed (image ids, generated passwords). */
+  outputs: Record<string, any>;
+  /** Resource options that change how Pulumi replaces or deletes the resource. */
+  options: { deleteBeforeReplace: boolean; retainOnDelete: boolean };
+}
+
+export interface RenderedContainer {
+  name: string;
+  service: string;
+  role: string;
+  /** Pinned image reference (what the plan shows). */
+  image: string;
+  networks: string[];
+  aliases: Record<string, string[]>;
+  ports: { host: number; container: number; protocol: string; ip: string }[];
+  volumes: { source: string; target: string; readOnly: boolean; kind: "volume" | "host" }[];
+  env: Record<string, string>;
+  /** Env keys whose value holds a secret. */
+  secretEnv: string[];
+  memoryMb: number;
+  restart: string;
+  healthcheck: boolean;
+  healthcheckSpec: { test: string[]; interval: string; timeout: string; retries: number; startPeriod: string } | null;
+  privileged: boolean;
+  noNewPrivileges: boolean;
+  capDrop: string[];
+  capAdd: string[];
+  readOnly: boolean;
+  user: string | null;
+  command: string[];
+  entrypoint: string[];
+  tmpfs: Record<string, string>;
+  files: { path: string; content: string }[];
+  labels: Record<string, string>;
+  /** Hardening defaults this container lifts, with their reason (labels infra.exception.*). */
+  exceptions: Record<string, string>;
+}
+
+export interface RenderedImage {
+  ref: string;
+  id: string;
+  /** Set for our own images on `local`: the folder and build arguments to build them from. */
+  build: { context: string; buildArgs: Record<string, string> } | null;
+}
+
+export interface RenderedStack {
+  stack: string;
+  config: StackConfig;
+  resources: RenderedResource[];
+  containers: RenderedContainer[];
+  networks: { name: string; internal: boolean }[];
+  volumes: { name: string }[];
+  images: RenderedImage[];
+  routes: { url: string; container: string }[];
+  dns: DnsRecord[];
+  memory: { budgetMb: number; usedMb: number; withinBudget: boolean };
+  /** What a remote host is prepared with over SSH (hosts/); null on local. */
+  provisioning: ProvisioningSummary | null;
+  /** Every secret value the mocks produced or the stack file encrypted: never printed. */
+  secrets: string[];
+}
