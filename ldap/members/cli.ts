@@ -8,7 +8,7 @@ import { describePlan, planExpiry } from "./expire";
 import { memberCounts, toCsv } from "./export";
 import type { Person } from "./person";
 import {
-  collect,
+  validateAll,
   isoDay,
   parseDate,
   parseDays,
@@ -79,7 +79,7 @@ export function describeLdapError(error: ResultCodeError): string {
   return `${kind} (code ${error.code})${detail && detail.toLowerCase() !== kind ? `: ${detail}` : ""}`;
 }
 
-async function existing(directory: MembersDirectory, uid: string): Promise<Person> {
+async function findMember(directory: MembersDirectory, uid: string): Promise<Person> {
   const person = await directory.find(uid);
   if (!person) throw new UsageError([`uid '${uid}': no such member; expected the uid of an existing member (see 'list')`]);
   return person;
@@ -99,7 +99,7 @@ program
   .option("--ssh-key-file <file>", "file of SSH public keys, one per line (e.g. ~/.ssh/id_ed25519.pub)")
   .action(async (opts, command: Command) => {
     const keyLines = [...opts.sshKey, ...(opts.sshKeyFile ? readKeyFile(opts.sshKeyFile) : [])];
-    const input = collect({
+    const input = validateAll({
       uid: () => parseUid(opts.uid, "--uid"),
       name: () => parseName(opts.name),
       mail: () => parseEmail(opts.email),
@@ -107,7 +107,7 @@ program
       role: () => parseRole(opts.role),
       membershipEnd: () => (opts.until ? parseDate(opts.until, "--until") : undefined),
       accessEnd: () => (opts.accessUntil ? parseDate(opts.accessUntil, "--access-until") : undefined),
-      sshKeys: () => collect(Object.fromEntries(keyLines.map((key, i) => [String(i), () => parseSshKey(key)]))),
+      sshKeys: () => validateAll(Object.fromEntries(keyLines.map((key, i) => [String(i), () => parseSshKey(key)]))),
     });
     const sshKeys = Object.values(input.sshKeys);
     const problems: string[] = [];
@@ -146,9 +146,9 @@ program
   .argument("<uid>", "the member's uid")
   .requiredOption("--until <date>", "new end of the membership, YYYY-MM-DD")
   .action(async (uid: string, opts, command: Command) => {
-    const input = collect({ uid: () => parseUid(uid), until: () => parseDate(opts.until, "--until") });
+    const input = validateAll({ uid: () => parseUid(uid), until: () => parseDate(opts.until, "--until") });
     await withDirectory(command, async (directory) => {
-      const person = await existing(directory, input.uid);
+      const person = await findMember(directory, input.uid);
       await directory.renew(person, input.until);
       console.log(`${input.uid}: membership until ${isoDay(input.until)}`);
     });
@@ -161,12 +161,12 @@ program
   .requiredOption("--until <date>", "end of the access, YYYY-MM-DD (after today); 'expire' closes it then")
   .option("--admin", "also in the admins group (sudo on the hosts)")
   .action(async (uid: string, opts, command: Command) => {
-    const input = collect({ uid: () => parseUid(uid), until: () => parseDate(opts.until, "--until") });
+    const input = validateAll({ uid: () => parseUid(uid), until: () => parseDate(opts.until, "--until") });
     if (input.until <= toGeneralizedTime(new Date())) {
       throw new UsageError([`--until '${opts.until}': is not after today; expected a future end date for the access`]);
     }
     await withDirectory(command, async (directory) => {
-      const person = await existing(directory, input.uid);
+      const person = await findMember(directory, input.uid);
       if (person.type === "legal") throw new UsageError([`uid '${input.uid}': is a legal person, without a login; expected a physical member`]);
       await directory.grantTech(person, input.until, opts.admin === true);
       console.log(`${input.uid}: ${opts.admin ? "tech and admins" : "tech"} until ${isoDay(input.until)}`);
@@ -179,9 +179,9 @@ program
   .argument("<uid>", "the member's uid")
   .option("--admin", "leave only the admins group")
   .action(async (uid: string, opts, command: Command) => {
-    const input = collect({ uid: () => parseUid(uid) });
+    const input = validateAll({ uid: () => parseUid(uid) });
     await withDirectory(command, async (directory) => {
-      const person = await existing(directory, input.uid);
+      const person = await findMember(directory, input.uid);
       const groups = opts.admin ? (["admins"] as const) : (["tech", "admins"] as const);
       const before = groups.filter((g) => (g === "tech" ? person.tech : person.admin));
       await directory.revoke(person, [...groups]);
@@ -195,7 +195,7 @@ program
   .addOption(new Option("--expiring <days>", "only those whose membership or access ends within this many days, e.g. 30d"))
   .addOption(nowOption())
   .action(async (opts, command: Command) => {
-    const input = collect({
+    const input = validateAll({
       days: () => (opts.expiring ? parseDays(opts.expiring) : undefined),
       now: () => (opts.now ? parseMoment(opts.now) : new Date()),
     });
@@ -223,7 +223,7 @@ program
   .option("--dry-run", "print what would change, change nothing")
   .addOption(nowOption())
   .action(async (opts, command: Command) => {
-    const input = collect({ now: () => (opts.now ? parseMoment(opts.now) : new Date()) });
+    const input = validateAll({ now: () => (opts.now ? parseMoment(opts.now) : new Date()) });
     await withDirectory(command, async (directory) => {
       const plans = planExpiry(await directory.people("(&(objectClass=assoMember)(assoAccessEnd=*))"), input.now, directory.baseDn);
       for (const plan of plans) {
@@ -241,9 +241,9 @@ program
   .description("Delete a member's entry (and their group memberships)")
   .argument("<uid>", "the member's uid")
   .action(async (uid: string, _opts, command: Command) => {
-    const input = collect({ uid: () => parseUid(uid) });
+    const input = validateAll({ uid: () => parseUid(uid) });
     await withDirectory(command, async (directory) => {
-      const person = await existing(directory, input.uid);
+      const person = await findMember(directory, input.uid);
       await directory.remove(person);
       console.log(`removed ${person.dn}`);
     });
@@ -255,7 +255,7 @@ program
   .option("--output <file>", "write the CSV to this file instead of the standard output")
   .addOption(nowOption())
   .action(async (opts, command: Command) => {
-    const input = collect({ now: () => (opts.now ? parseMoment(opts.now) : new Date()) });
+    const input = validateAll({ now: () => (opts.now ? parseMoment(opts.now) : new Date()) });
     await withDirectory(command, async (directory) => {
       const people = await directory.people();
       const csv = toCsv(people, input.now);

@@ -12,7 +12,7 @@ export class UsageError extends Error {
 }
 
 /** Run every check, then throw one UsageError listing all the problems (or return the values). */
-export function collect<T extends Record<string, () => unknown>>(checks: T): { [K in keyof T]: ReturnType<T[K]> } {
+export function validateAll<T extends Record<string, () => unknown>>(checks: T): { [K in keyof T]: ReturnType<T[K]> } {
   const values: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [key, check] of Object.entries(checks)) {

@@ -89,8 +89,9 @@ describe.each([
 
 const PIN = "0000000@sha256:" + "a".repeat(64);
 const PIN_MESSAGE = "required: this host runs the image; CI writes the pin after building it (npx tsx ci/pin-image.ts --add, see ci/README.md)";
-describe.each([
-  { case: "images built on the host", images: { build: true as const }, services: { ldap: {} }, problems: [] },
+type Images = { build: true } | { pins: Record<string, string> };
+describe.each<{ case: string; images: Images; services: Record<string, unknown>; problems: unknown[] }>([
+  { case: "images built on the host", images: { build: true }, services: { ldap: {} }, problems: [] },
   { case: "every run image pinned", images: { pins: { ldap: PIN } }, services: { ldap: {} }, problems: [] },
   { case: "services running none of our images", images: { pins: {} }, services: { mattermost: {} }, problems: [] },
   {

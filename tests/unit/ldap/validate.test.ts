@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  collect,
+  validateAll,
   parseDate,
   parseDays,
   parseEmail,
@@ -142,14 +142,14 @@ describe("names, types and roles", () => {
   });
 });
 
-describe("collect", () => {
+describe("validateAll", () => {
   it("reports every problem of a command together, in argument order", () => {
     expect(
-      messageOf(() => collect({ uid: () => parseUid("X", "--uid"), mail: () => parseEmail("jeanne@example.org"), until: () => parseDate("soon", "--until") })),
+      messageOf(() => validateAll({ uid: () => parseUid("X", "--uid"), mail: () => parseEmail("jeanne@example.org"), until: () => parseDate("soon", "--until") })),
     ).toBe(`--uid 'X': not a valid uid; ${UID_EXPECTED}\n--until 'soon': not a date; expected a date written YYYY-MM-DD, such as 2026-09-30`);
   });
 
   it("returns the parsed values when all are valid", () => {
-    expect(collect({ uid: () => parseUid("jdupont"), days: () => parseDays("7d") })).toEqual({ uid: "jdupont", days: 7 });
+    expect(validateAll({ uid: () => parseUid("jdupont"), days: () => parseDays("7d") })).toEqual({ uid: "jdupont", days: 7 });
   });
 });
