@@ -107,7 +107,7 @@ async function waitForRegistry(url: string, registry: ChildProcess, log: () => s
 }
 
 describe.skipIf(!engine || missing.length > 0)("images from CI to a host through an authenticated registry", () => {
-  const work = mkdtempSync(path.join(tmpdir(), "registry-test-"));
+  let work = ""; // made in beforeAll: a skipped suite leaves nothing behind
   const ciUser = { name: "ci-job", password: randomBytes(18).toString("hex") };
   const deployToken = { name: "deploy-token", password: randomBytes(18).toString("hex") };
   const commitSha = randomBytes(20).toString("hex");
@@ -120,6 +120,7 @@ describe.skipIf(!engine || missing.length > 0)("images from CI to a host through
   let buildOutput = "";
 
   beforeAll(async () => {
+    work = mkdtempSync(path.join(tmpdir(), "registry-test-"));
     const baseImage = process.env.BASE_IMAGE || "debian:bookworm-slim";
     if ((await run("docker", ["image", "inspect", baseImage])).exitCode !== 0) {
       throw new Error(`no local ${baseImage}: build it with \`sudo bash .ci/base-image.sh\` (the scenarios never pull it)`);
@@ -203,7 +204,7 @@ describe.skipIf(!engine || missing.length > 0)("images from CI to a host through
     for (const ref of [`${repository}:${commitSha}`, ...(digestRef ? [digestRef] : []), baseAlias]) {
       await run("docker", ["image", "rm", ref]);
     }
-    rmSync(work, { recursive: true, force: true });
+    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   function digest(): string {

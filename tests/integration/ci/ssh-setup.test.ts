@@ -38,17 +38,19 @@ interface JobRun {
 }
 
 describe.skipIf(missing.length > 0)("ci/ssh-setup.sh in a Pulumi job", () => {
-  const work = mkdtempSync(path.join(tmpdir(), "ssh-setup-"));
-  const keyFile = path.join(work, "deploy_key");
+  let work = ""; // made in beforeAll: a skipped suite leaves nothing behind
+  let keyFile = "";
   let publicKey = "";
 
   beforeAll(() => {
+    work = mkdtempSync(path.join(tmpdir(), "ssh-setup-"));
+    keyFile = path.join(work, "deploy_key");
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "deploy@ci", "-f", keyFile]);
     publicKey = readFileSync(`${keyFile}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
   });
 
   afterAll(() => {
-    rmSync(work, { recursive: true, force: true });
+    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   /**
