@@ -1,4 +1,4 @@
-// Policy pack: `pulumi preview --policy-pack policy` enforces the container hardening of services/container.ts.
+// Policy pack: `pulumi preview --policy-pack policy` enforces the container hardening of platform/container.ts.
 import { PolicyPack, type ResourceValidationPolicy, type StackValidationPolicy } from "@pulumi/policy";
 import { checkContainer, checkDataIsolation, checkImage, containerRules } from "./rules";
 

@@ -1,5 +1,5 @@
 /**
- * The hardening rules of services/container.ts, as pure checks over provider inputs. The policy pack
+ * The hardening rules of platform/container.ts, as pure checks over provider inputs. The policy pack
  * (policy/index.ts) runs them during `pulumi preview --policy-pack policy`; the unit tests run them over
  * every rendered resource of every stack, and over deliberately bad containers.
  */

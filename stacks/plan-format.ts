@@ -19,7 +19,7 @@ export type Plan = Pick<RenderedStack, "stack" | "networks" | "volumes" | "route
   containers: PlanContainer[];
 };
 
-/** The JSON contract of ARCHITECTURE.md, with secret env values replaced by `[secret]`. */
+/** The JSON contract of docs/contracts.md ("The plan's JSON"), with secret env values replaced by `[secret]`. */
 export function toPlan(rendered: RenderedStack): Plan {
   const plan: Plan = {
     stack: rendered.stack,

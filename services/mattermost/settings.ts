@@ -19,7 +19,7 @@ export const MattermostSettings = z.strictObject({
       memoryMb: memoryMb(512),
     })
     .prefault({}),
-  /** Email notifications through the association's mail server (see services/smtp-client.ts). */
+  /** Email notifications through the association's mail server (see platform/smtp-client.ts). */
   smtp: SmtpSettings,
 });
 

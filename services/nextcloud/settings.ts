@@ -32,7 +32,7 @@ export const NextcloudSettings = z.strictObject({
    * X-Forwarded-* headers and allowed to make WOPI requests. Default: Docker's default address pools.
    */
   edgeSubnets: z.array(z.string().regex(CIDR, { error: "expected an IPv4 CIDR such as 172.18.0.0/16" })).min(1).default(DOCKER_DEFAULT_POOLS),
-  /** Mail (password reset, notifications) through the association's mail server (see services/smtp-client.ts). */
+  /** Mail (password reset, notifications) through the association's mail server (see platform/smtp-client.ts). */
   smtp: SmtpSettings,
   /**
    * Present: the association's members log in to its Nextcloud with their directory account

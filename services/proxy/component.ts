@@ -7,7 +7,7 @@ import type { ProxyConfig } from "./settings";
 
 /**
  * Traefik: the only container publishing 80/443. Services declare routes on their containers
- * (services/container.ts turns them into labels); HTTP redirects to HTTPS.
+ * (platform/container.ts turns them into labels); HTTP redirects to HTTPS.
  */
 export class Proxy extends pulumi.ComponentResource {
   constructor(name: string, args: { context: HostContext; settings: ProxyConfig; acmeEmail?: string }, opts?: pulumi.ComponentResourceOptions) {

@@ -32,6 +32,11 @@ export const INTEGRATION_TOOLS: ToolCheck[] = [
     command: ["swaks", "--support"],
     expect: /TLS supported/,
   },
+  // The registry scenario (tests/integration/ci/registry.test.ts): registry v2 with htpasswd users.
+  { need: "a container registry (registry v2)", debianPackage: "docker-registry", command: ["sh", "-c", "command -v docker-registry"] },
+  { need: "htpasswd (bcrypt users of the test registry)", debianPackage: "apache2-utils", command: ["htpasswd", "-nbB", "u", "p"] },
+  // The CI SSH set-up scenario (tests/integration/ci/ssh-setup.test.ts) and the hosts' login scenarios.
+  { need: "the OpenSSH client tools (ssh-agent, ssh-add, ssh-keygen)", debianPackage: "openssh-client", command: ["sh", "-c", "command -v ssh-agent && command -v ssh-add && command -v ssh-keygen"] },
 ];
 
 /** The tools that fail their check, each as one line naming the package to install. */

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { formatJson, formatMarkdown, formatText, SECRET, toPlan } from "../../../stacks/plan-format";
-import { listStacks, readStackFile, renderStack } from "../../../stacks/render";
+import { listStacks, renderStack } from "../../../stacks/render";
+import { containerOf, renderVariant } from "../../helpers/rendered";
 
 describe.each(listStacks())("plan of %s", (stack) => {
-  it("prints the JSON contract of ARCHITECTURE.md", async () => {
+  it("prints the JSON contract of docs/contracts.md", async () => {
     const plan = JSON.parse(formatJson(toPlan(await renderStack(stack))));
     expect(Object.keys(plan)).toEqual(expect.arrayContaining(["stack", "resources", "containers", "networks", "volumes", "routes", "dns"]));
     expect(plan.stack).toBe(stack);
@@ -24,7 +25,7 @@ describe.each(listStacks())("plan of %s", (stack) => {
       for (const secret of rendered.secrets) expect(output).not.toContain(secret);
     }
     for (const c of plan.containers) {
-      const spec = rendered.containers.find((x) => x.name === c.name)!;
+      const spec = containerOf(rendered, c.name);
       for (const key of spec.secretEnv) expect(c.env[key], `${c.name} ${key}`).toBe(SECRET);
     }
   });
@@ -45,8 +46,7 @@ describe.each(listStacks())("plan of %s", (stack) => {
 
 describe("memory budget", () => {
   it("is an error when the containers' limits exceed the host's budget", async () => {
-    const config = { ...readStackFile("local"), "infra:memoryBudgetMb": 64 };
-    const plan = toPlan(await renderStack("local", config));
+    const plan = toPlan(await renderVariant("local", (c) => (c["infra:memoryBudgetMb"] = 64)));
     expect(plan.memory.withinBudget).toBe(false);
     expect(formatText(plan)).toContain(`ERROR: memory limits add up to ${plan.memory.usedMb} MiB, over the host budget of 64 MiB`);
   });
