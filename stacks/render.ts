@@ -1,14 +1,13 @@
 import { createHash } from "node:crypto";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parse as parseYaml } from "yaml";
 import { loadStackConfig, type StackConfig } from "./schema";
 import { Recorder as MockRecorder } from "./mocks";
+import { readStackFile } from "./stack-files";
 import { defineHost, type HostOutputs } from "./program";
 import type { RenderedStack } from "./rendered";
 import { summarize } from "./summarize";
 
+export { listStacks, readStackFile, STACKS_DIR, UnknownStackError } from "./stack-files";
 export type { RenderedContainer, RenderedImage, RenderedResource, RenderedStack } from "./rendered";
 
 /**
@@ -16,29 +15,6 @@ export type { RenderedContainer, RenderedImage, RenderedResource, RenderedStack 
  * No Pulumi CLI, no Docker, no network. The result is what `npm run plan` prints, what the unit tests
  * check, and what the integration tests start on a real Docker engine.
  */
-
-export const STACKS_DIR = __dirname;
-
-/** The stacks that exist: one `Pulumi.<name>.yaml` each in stacks/. */
-export function listStacks(): string[] {
-  return fs
-    .readdirSync(STACKS_DIR)
-    .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])
-    .filter((name): name is string => name !== undefined)
-    .sort();
-}
-
-/** The `config:` map of a stack file, as written (secure values still `{ secure: ... }`). */
-export function readStackFile(stack: string): Record<string, unknown> {
-  const file = path.join(STACKS_DIR, `Pulumi.${stack}.yaml`);
-  if (!fs.existsSync(file)) {
-    throw new UnknownStackError(`unknown stack '${stack}'; expected one of: ${listStacks().join(", ")}`);
-  }
-  const parsed = parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
-  return parsed?.config ?? {};
-}
-
-export class UnknownStackError extends Error {}
 
 /**
  * Render a stack from its file, or from a given `config:` map (tests feed bad configs this way).

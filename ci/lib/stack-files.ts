@@ -1,6 +1,7 @@
 /** The host stack files (stacks/Pulumi.<host>.yaml) and the pin rewrite applied to all of them. */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { listStacks, stackFileName } from "../../stacks/stack-files";
 import { type PinOptions, setImagePins } from "./image-pins";
 import type { BuiltImage } from "./own-images";
 
@@ -12,10 +13,7 @@ export interface StackFileChange {
 }
 
 export function stackFiles(repoRoot: string): string[] {
-  return readdirSync(path.join(repoRoot, "stacks"))
-    .filter((name) => /^Pulumi\.[\w-]+\.yaml$/.test(name))
-    .sort()
-    .map((name) => `stacks/${name}`);
+  return listStacks(path.join(repoRoot, "stacks")).map((stack) => `stacks/${stackFileName(stack)}`);
 }
 
 export function pinsOf(images: readonly BuiltImage[]): Record<string, string> {
@@ -28,7 +26,7 @@ export function pinChanges(
   pins: Readonly<Record<string, string>>,
   options: PinOptions & { stacks?: readonly string[] } = {},
 ): StackFileChange[] {
-  const files = options.stacks ? options.stacks.map((stack) => `stacks/Pulumi.${stack}.yaml`) : stackFiles(repoRoot);
+  const files = options.stacks ? options.stacks.map((stack) => `stacks/${stackFileName(stack)}`) : stackFiles(repoRoot);
   return files.flatMap((file) => {
     const { text, updated } = setImagePins(readFileSync(path.join(repoRoot, file), "utf8"), pins, options);
     return updated.length > 0 ? [{ file, text, updated }] : [];
