@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { HostContext, Route } from "./host-context";
+import { goDuration } from "./provider-forms";
 import type { PinnedImage } from "./images";
 
 /**
@@ -99,6 +100,8 @@ export function serviceContainer(
   opts: pulumi.CustomResourceOptions,
 ): docker.Container {
   const hc = args.healthcheck;
+  const timing = healthcheckTiming(hc);
+  const oneShot = args.restart === "no";
   return new docker.Container(
     name,
     {
@@ -118,13 +121,18 @@ export function serviceContainer(
       capabilities: { drops: ["ALL"], adds: Object.keys(args.capAdd ?? {}).sort() },
       readOnly: args.readOnlyRootfs ?? false,
       tmpfs: args.tmpfs,
+      // Durations in the form the provider reads back (platform/provider-forms.ts): no perpetual diff.
       healthcheck: {
         tests: hc.test,
-        interval: `${hc.intervalSeconds ?? 30}s`,
-        timeout: `${hc.timeoutSeconds ?? 5}s`,
-        retries: hc.retries ?? 3,
-        startPeriod: `${hc.startPeriodSeconds ?? 30}s`,
+        interval: goDuration(timing.interval),
+        timeout: goDuration(timing.timeout),
+        retries: timing.retries,
+        startPeriod: goDuration(timing.startPeriod),
       },
+      // `pulumi up` waits for a long-running container to be healthy and fails when it is not (a daemon
+      // that cannot start, e.g. for lack of a certificate, must not be reported as deployed).
+      wait: !oneShot,
+      waitTimeout: oneShot ? undefined : healthyWithinSeconds(timing),
       logDriver: "json-file",
       logOpts: LOG_OPTIONS,
       networksAdvanced: args.networks.map(({ network, aliases }) => ({ name: network.name, aliases: aliases ?? [] })),
@@ -151,6 +159,24 @@ export function serviceContainer(
     // A named container must be removed before its replacement can take the name.
     { ...opts, provider: context.provider, deleteBeforeReplace: true },
   );
+}
+
+/** The healthcheck's timing with the defaults filled in. */
+function healthcheckTiming(hc: Healthcheck) {
+  return {
+    interval: hc.intervalSeconds ?? 30,
+    timeout: hc.timeoutSeconds ?? 5,
+    retries: hc.retries ?? 3,
+    startPeriod: hc.startPeriodSeconds ?? 30,
+  };
+}
+
+/**
+ * How long a healthy container may take to report so: its start period, then as many failed probes as
+ * Docker tolerates before calling it unhealthy.
+ */
+export function healthyWithinSeconds(timing: ReturnType<typeof healthcheckTiming>): number {
+  return timing.startPeriod + (timing.interval + timing.timeout) * (timing.retries + 1);
 }
 
 function envList(env: Record<string, pulumi.Input<string>>): pulumi.Output<string>[] {
