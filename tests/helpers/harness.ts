@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { renderStack, type RenderedContainer, type RenderedStack } from "../../stacks/render";
 import { docker, dockerOk, type ExecResult } from "./docker";
+import { containerOf } from "./rendered";
 
 /**
  * Start containers of a rendered stack on the local Docker engine, exactly as the stack declares them
@@ -43,7 +44,7 @@ export interface StackOptions {
 export async function startStack(options: StackOptions): Promise<RunningStack> {
   const rendered = options.rendered ?? (await renderStack(options.stack ?? "local"));
   const prefix = `it${randomBytes(3).toString("hex")}-`;
-  const specs = options.containers.map((name) => findSpec(rendered, name));
+  const specs = options.containers.map((name) => containerOf(rendered, name));
   const running = new Harness(rendered, prefix, options.stackHealthInterval ?? false);
   try {
     for (const spec of specs) await running.prepare(spec);
@@ -58,14 +59,6 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     throw error;
   }
   return running;
-}
-
-function findSpec(rendered: RenderedStack, name: string): RenderedContainer {
-  const spec = rendered.containers.find((c) => c.name === name);
-  if (!spec) {
-    throw new Error(`stack ${rendered.stack} has no container '${name}'; it has: ${rendered.containers.map((c) => c.name).join(", ")}`);
-  }
-  return spec;
 }
 
 /** Build an image of ours once per process (Docker's layer cache makes rebuilds cheap anyway). */
@@ -95,7 +88,7 @@ class Harness implements RunningStack {
   ) {}
 
   spec(name: string): RenderedContainer {
-    return findSpec(this.rendered, name);
+    return containerOf(this.rendered, name);
   }
 
   async prepare(spec: RenderedContainer): Promise<void> {

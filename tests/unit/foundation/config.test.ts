@@ -1,18 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../../stacks/schema";
-import { readStackFile, Recorder, renderStack } from "../../../stacks/render";
+import { Recorder } from "../../../stacks/render";
+import { renderVariant, type StackFileConfig } from "../../helpers/rendered";
 
-/** The local stack file with one change: each case is one mistake a volunteer could make. */
-function localWith(change: (config: Record<string, any>) => void): Record<string, any> {
-  const config = structuredClone(readStackFile("local")) as Record<string, any>;
-  change(config);
-  return config;
-}
-
-async function configErrorOf(config: Record<string, any>): Promise<{ message: string; registered: number }> {
+/** Render the local stack file with one change (each case is one mistake a volunteer could make). */
+async function configErrorOf(change: (config: StackFileConfig) => void): Promise<{ message: string; registered: number }> {
   const recorder = new Recorder("local");
   try {
-    await renderStack("local", config, recorder);
+    await renderVariant("local", change, recorder);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     return { message: error.message, registered: recorder.resources.length };
@@ -20,7 +15,7 @@ async function configErrorOf(config: Record<string, any>): Promise<{ message: st
   throw new Error("expected a ConfigError");
 }
 
-const badConfigs: [string, (c: Record<string, any>) => void, string][] = [
+const badConfigs: [string, (c: StackFileConfig) => void, string][] = [
   ["a missing domain", (c) => delete c["infra:domain"], "domain: is required"],
   ["a domain that is not a host name", (c) => (c["infra:domain"] = "Asso Example"), "domain: expected a lower-case DNS name"],
   ["a Docker host that is neither unix:// nor ssh://", (c) => (c["infra:docker"] = "tcp://10.0.0.1:2375"), "docker: expected unix:///var/run/docker.sock or ssh://user@host[:port]"],
@@ -43,37 +38,33 @@ const badConfigs: [string, (c: Record<string, any>) => void, string][] = [
 
 describe("stack config errors", () => {
   it.each(badConfigs)("%s: names the key path and registers nothing", async (_case, change, expected) => {
-    const { message, registered } = await configErrorOf(localWith(change));
+    const { message, registered } = await configErrorOf(change);
     expect(message).toContain(expected);
     expect(registered).toBe(0);
   });
 
   it("reports every problem of a run together", async () => {
-    const { message } = await configErrorOf(
-      localWith((c) => {
-        c["infra:domain"] = "not a domain";
-        c["infra:memoryBudgetMb"] = 0;
-        c["infra:services"].proxy.tls = "none";
-      }),
-    );
+    const { message } = await configErrorOf((c) => {
+      c["infra:domain"] = "not a domain";
+      c["infra:memoryBudgetMb"] = 0;
+      c["infra:services"].proxy.tls = "none";
+    });
     expect(message).toContain("domain:");
     expect(message).toContain("memoryBudgetMb:");
     expect(message).toContain("services.proxy.tls:");
   });
 
   it("reports a duplicate partner even when another setting is wrong too", async () => {
-    const { message } = await configErrorOf(
-      localWith((c) => {
-        c["infra:services"].proxy.tls = "none";
-        c["infra:partners"].push({ ...c["infra:partners"][0], id: "other" });
-      }),
-    );
+    const { message } = await configErrorOf((c) => {
+      c["infra:services"].proxy.tls = "none";
+      c["infra:partners"].push({ ...c["infra:partners"][0], id: "other" });
+    });
     expect(message).toContain("services.proxy.tls:");
     expect(message).toContain("partners.1.domain: duplicate domain; already used by partners.0");
   });
 
   it("prints the problems as a list, not a stack trace", async () => {
-    const { message } = await configErrorOf(localWith((c) => (c["infra:domain"] = "x")));
+    const { message } = await configErrorOf((c) => (c["infra:domain"] = "x"));
     expect(message).toMatch(/^Invalid stack configuration:\n  - domain: /);
     expect(message).not.toMatch(/\n\s+at /);
   });

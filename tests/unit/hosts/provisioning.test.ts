@@ -1,18 +1,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../../stacks/schema";
-import { readStackFile, renderStack, type RenderedResource, type RenderedStack } from "../../../stacks/render";
+import { renderStack, type RenderedResource, type RenderedStack } from "../../../stacks/render";
 import { provisioningLines, provisioningSummary } from "../../../hosts/summary";
 import { sha256 } from "../../../hosts/render";
+import { renderVariant, stackVariant, type StackFileConfig } from "../../helpers/rendered";
 
 const COPY = "command:remote:CopyToRemote";
 const COMMAND = "command:remote:Command";
-
-/** A stack file's config map with one change. */
-function stackWith(stack: string, change: (config: Record<string, any>) => void): Record<string, any> {
-  const config = structuredClone(readStackFile(stack)) as Record<string, any>;
-  change(config);
-  return config;
-}
 
 function remoteResources(rendered: RenderedStack): RenderedResource[] {
   return rendered.resources.filter((r) => r.type === COPY || r.type === COMMAND);
@@ -70,13 +64,10 @@ describe.each(["pica01", "pica02"])("provisioning of %s", (stack) => {
 
   it("connects with the private key and checks the host key when the stack file sets them", async () => {
     const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyExample";
-    const rendered = await renderStack(
-      stack,
-      stackWith(stack, (c) => {
-        c["infra:provisioning"].privateKey = { secure: "v1:ZXhhbXBsZQ==:a2V5" };
-        c["infra:provisioning"].hostKey = hostKey;
-      }),
-    );
+    const rendered = await renderVariant(stack, (c) => {
+      c["infra:provisioning"].privateKey = { secure: "v1:ZXhhbXBsZQ==:a2V5" };
+      c["infra:provisioning"].hostKey = hostKey;
+    });
     for (const resource of remoteResources(rendered)) {
       expect(resource.inputs.connection.hostKey).toBe(hostKey);
       expect(rendered.secrets).toContain(resource.inputs.connection.privateKey);
@@ -111,29 +102,26 @@ describe.each(["pica01", "pica02"])("provisioning of %s", (stack) => {
 
   it("keeps every trigger when a setting that no host file uses changes", async () => {
     const before = baseline;
-    const after = await renderStack(stack, stackWith(stack, (c) => (c["infra:memoryBudgetMb"] += 1024)));
+    const after = await renderVariant(stack, (c) => (c["infra:memoryBudgetMb"] += 1024));
     expect(changedTriggers(before, after)).toEqual([]);
   });
 
   it("re-copies the files that name the directory, and re-runs the setup, when the directory URL changes", async () => {
     const before = baseline;
-    const after = await renderStack(
-      stack,
-      stackWith(stack, (c) => (c["infra:provisioning"].directoryUrl = "ldaps://directory.picasoft.example.org:636")),
-    );
+    const after = await renderVariant(stack, (c) => (c["infra:provisioning"].directoryUrl = "ldaps://directory.picasoft.example.org:636"));
     expect(changedTriggers(before, after)).toEqual(["host-file-directory-authorized-keys", "host-file-sssd.conf", "host-setup"]);
   });
 
   it("re-copies the firewall and re-runs the setup when the SSH port changes, and connects on the new port", async () => {
     const before = baseline;
-    const after = await renderStack(stack, stackWith(stack, (c) => (c["infra:docker"] += ":2222")));
+    const after = await renderVariant(stack, (c) => (c["infra:docker"] += ":2222"));
     expect(changedTriggers(before, after)).toEqual(["host-file-nftables.conf", "host-setup"]);
     expect(remoteResources(after).every((r) => r.inputs.connection.port === 2222)).toBe(true);
   });
 
   // Triggers change when, and only when, a rendered file changes: each copy with its own file, the setup
   // with any file. The files that change are computed from the summary's hashes, independently.
-  it.each<[string, (c: Record<string, any>) => void]>([
+  it.each<[string, (c: StackFileConfig) => void]>([
     ["the memory budget", (c) => (c["infra:memoryBudgetMb"] += 1024)],
     ["the public address", (c) => (c["infra:publicIpv4"] = "198.51.100.20")],
     ["the directory URL", (c) => (c["infra:provisioning"].directoryUrl = "ldaps://directory.picasoft.example.org")],
@@ -142,7 +130,7 @@ describe.each(["pica01", "pica02"])("provisioning of %s", (stack) => {
     ["the directory clients", (c) => (c["infra:provisioning"].directoryClients = ["198.51.100.30"])],
     ["the host key", (c) => (c["infra:provisioning"].hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyExample")],
   ])("re-runs exactly the copies of the files that change with %s", async (_what, change) => {
-    const after = await renderStack(stack, stackWith(stack, change));
+    const after = await renderVariant(stack, change);
     const before = summaryOf(baseline).files;
     const changedFiles = summaryOf(after)
       .files.filter((f) => before.find((b) => b.name === f.name)?.sha256 !== f.sha256)
@@ -154,7 +142,7 @@ describe.each(["pica01", "pica02"])("provisioning of %s", (stack) => {
   it("ships the directory's CA certificate when one is set", async () => {
     const before = baseline;
     const certificate = "-----BEGIN CERTIFICATE-----\nMIIBexample\n-----END CERTIFICATE-----\n";
-    const after = await renderStack(stack, stackWith(stack, (c) => (c["infra:provisioning"].directoryCaCertificate = certificate)));
+    const after = await renderVariant(stack, (c) => (c["infra:provisioning"].directoryCaCertificate = certificate));
     const names = Object.keys(triggersOf(after)).filter((n) => !(n in triggersOf(before)));
     expect(names).toEqual(["host-file-directory-ca.crt"]);
     const summary = summaryOf(after);
@@ -197,9 +185,9 @@ describe("provisioning settings", () => {
     expect(remoteResources(rendered)).toEqual([]);
   });
 
-  async function configError(stack: string, config: Record<string, unknown>): Promise<string> {
+  async function configError(stack: string, change: (config: StackFileConfig) => void): Promise<string> {
     try {
-      await renderStack(stack, config);
+      await renderVariant(stack, change);
     } catch (error) {
       if (error instanceof ConfigError) return error.message;
       throw error;
@@ -208,13 +196,13 @@ describe("provisioning settings", () => {
   }
 
   it.each([
-    ["pica01", "a remote host without provisioning settings", (c: Record<string, any>) => delete c["infra:provisioning"], "provisioning: required when docker is ssh://..."],
-    ["local", "provisioning settings on the local stack", (c: Record<string, any>) => (c["infra:provisioning"] = structuredClone(readStackFile("pica01"))["infra:provisioning"]), "provisioning: only for remote hosts"],
-    ["pica01", "a bind password in plain text", (c: Record<string, any>) => (c["infra:provisioning"].bindPassword = "hunter2"), "provisioning.bindPassword: is written in plain text; expected a secret"],
-    ["pica01", "a private key in plain text", (c: Record<string, any>) => (c["infra:provisioning"].privateKey = "-----BEGIN OPENSSH PRIVATE KEY-----"), "provisioning.privateKey: is written in plain text; expected a secret"],
-    ["pica01", "a directory reached without TLS", (c: Record<string, any>) => (c["infra:provisioning"].directoryUrl = "ldap://ldap.picasoft.example.org"), "provisioning.directoryUrl: expected ldaps://host[:port]"],
-    ["pica01", "a host key that is not a public key", (c: Record<string, any>) => (c["infra:provisioning"].hostKey = "SHA256:abc"), "provisioning.hostKey: expected a public key such as ssh-ed25519 AAAA..."],
+    ["pica01", "a remote host without provisioning settings", (c: StackFileConfig) => delete c["infra:provisioning"], "provisioning: required when docker is ssh://..."],
+    ["local", "provisioning settings on the local stack", (c: StackFileConfig) => (c["infra:provisioning"] = stackVariant("pica01")["infra:provisioning"]), "provisioning: only for remote hosts"],
+    ["pica01", "a bind password in plain text", (c: StackFileConfig) => (c["infra:provisioning"].bindPassword = "hunter2"), "provisioning.bindPassword: is written in plain text; expected a secret"],
+    ["pica01", "a private key in plain text", (c: StackFileConfig) => (c["infra:provisioning"].privateKey = "-----BEGIN OPENSSH PRIVATE KEY-----"), "provisioning.privateKey: is written in plain text; expected a secret"],
+    ["pica01", "a directory reached without TLS", (c: StackFileConfig) => (c["infra:provisioning"].directoryUrl = "ldap://ldap.picasoft.example.org"), "provisioning.directoryUrl: expected ldaps://host[:port]"],
+    ["pica01", "a host key that is not a public key", (c: StackFileConfig) => (c["infra:provisioning"].hostKey = "SHA256:abc"), "provisioning.hostKey: expected a public key such as ssh-ed25519 AAAA..."],
   ])("%s: rejects %s", async (stack, _what, change, message) => {
-    expect(await configError(stack, stackWith(stack, change))).toContain(message);
+    expect(await configError(stack, change)).toContain(message);
   });
 });

@@ -3,7 +3,8 @@ import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { baseDnOf } from "../../../platform/directory";
 import { LdapSettings } from "../../../ldap/settings";
-import { renderStack, STACKS_DIR, type RenderedContainer, type RenderedStack } from "../../../stacks/render";
+import { renderStack, STACKS_DIR, type RenderedStack } from "../../../stacks/render";
+import { containerOf } from "../../helpers/rendered";
 
 let local: RenderedStack;
 let pica02: RenderedStack;
@@ -12,11 +13,6 @@ beforeAll(async () => {
   pica02 = await renderStack("pica02");
 });
 
-const container = (stack: RenderedStack, name: string): RenderedContainer => {
-  const found = stack.containers.find((c) => c.name === name);
-  if (!found) throw new Error(`no container ${name} in ${stack.stack}`);
-  return found;
-};
 const SECRET_ENV = [
   "LDAP_ADMIN_PASSWORD",
   "LDAP_SERVICE_PASSWORD_HOSTS",
@@ -30,63 +26,63 @@ describe("directory in the rendered stacks", () => {
     for (const stack of [local, pica02]) {
       expect(stack.containers.filter((c) => c.service === "ldap").map((c) => c.name)).toEqual(["ldap", "ldap-daily"]);
       expect(stack.networks).toContainEqual({ name: "directory", internal: true });
-      expect(container(stack, "ldap-daily").networks).toEqual(["directory"]);
-      expect(container(stack, "ldap").aliases.directory).toEqual(["ldap", `ldap.${stack.config.domain}`]);
+      expect(containerOf(stack, "ldap-daily").networks).toEqual(["directory"]);
+      expect(containerOf(stack, "ldap").aliases.directory).toEqual(["ldap", `ldap.${stack.config.domain}`]);
     }
-    expect(container(local, "ldap").image).toBe("infra/ldap:local");
+    expect(containerOf(local, "ldap").image).toBe("infra/ldap:local");
     expect(local.images.find((i) => i.ref === "infra/ldap:local")?.build).toEqual({ context: "ldap/image", buildArgs: { BASE_IMAGE: "debian:bookworm-slim" } });
   });
 
   it("keeps every hardening default: openldap user, read-only root, no capability", () => {
     for (const name of ["ldap", "ldap-daily"]) {
-      const c = container(local, name);
+      const c = containerOf(local, name);
       expect(c).toMatchObject({ user: "openldap", readOnly: true, privileged: false, noNewPrivileges: true, capDrop: ["ALL"], capAdd: [], healthcheck: true });
     }
-    expect(container(local, "ldap").healthcheckSpec?.test).toEqual(["CMD", "ldapsearch", "-H", "ldapi:///", "-x", "-b", "", "-s", "base"]);
-    expect(container(local, "ldap-daily")).toMatchObject({ role: "app", restart: "unless-stopped", entrypoint: ["/usr/local/bin/ldap-daily"] });
+    expect(containerOf(local, "ldap").healthcheckSpec?.test).toEqual(["CMD", "ldapsearch", "-H", "ldapi:///", "-x", "-b", "", "-s", "base"]);
+    expect(containerOf(local, "ldap-daily")).toMatchObject({ role: "app", restart: "unless-stopped", entrypoint: ["/usr/local/bin/ldap-daily"] });
   });
 
   it("passes generated passwords as secrets, one per service account", () => {
     for (const stack of [local, pica02]) {
-      const ldap = container(stack, "ldap");
+      const ldap = containerOf(stack, "ldap");
       expect(ldap.secretEnv.sort()).toEqual(SECRET_ENV);
       for (const key of SECRET_ENV) expect(stack.secrets).toContain(ldap.env[key]);
       expect(new Set(SECRET_ENV.map((key) => ldap.env[key])).size).toBe(SECRET_ENV.length);
-      expect(container(stack, "ldap-daily").secretEnv).toEqual([]);
+      expect(containerOf(stack, "ldap-daily").secretEnv).toEqual([]);
     }
   });
 
   it("writes no password in the stack files", () => {
     for (const stack of [local, pica02]) {
       const file = fs.readFileSync(path.join(STACKS_DIR, `Pulumi.${stack.stack}.yaml`), "utf8");
-      for (const key of SECRET_ENV) expect(file).not.toContain(container(stack, "ldap").env[key]);
+      for (const key of SECRET_ENV) expect(file).not.toContain(containerOf(stack, "ldap").env[key]);
       expect(JSON.stringify(stack.config.services.ldap)).not.toMatch(/password/i);
     }
   });
 
   it("derives the base DN and the organisation from the stack", () => {
-    expect(container(local, "ldap").env).toMatchObject({ LDAP_BASE_DN: "dc=asso,dc=localhost", LDAP_DOMAIN: "asso.localhost", LDAP_ORGANISATION: "Picasoft (local)", LDAP_TLS_SELF_SIGNED: "true" });
-    expect(container(pica02, "ldap").env).toMatchObject({ LDAP_BASE_DN: "dc=picasoft,dc=example,dc=org", LDAP_TLS_SELF_SIGNED: "false" });
+    expect(containerOf(local, "ldap").env).toMatchObject({ LDAP_BASE_DN: "dc=asso,dc=localhost", LDAP_DOMAIN: "asso.localhost", LDAP_ORGANISATION: "Picasoft (local)", LDAP_TLS_SELF_SIGNED: "true" });
+    expect(containerOf(pica02, "ldap").env).toMatchObject({ LDAP_BASE_DN: "dc=picasoft,dc=example,dc=org", LDAP_TLS_SELF_SIGNED: "false" });
     expect(baseDnOf("a.b.example.org")).toBe("dc=a,dc=b,dc=example,dc=org");
   });
 
   it("publishes LDAPS only where the stack asks, as a labelled exception", () => {
-    expect(container(local, "ldap").ports).toEqual([]);
-    expect(container(local, "ldap").exceptions).toEqual({});
-    expect(container(pica02, "ldap").ports).toEqual([{ host: 636, container: 636, protocol: "tcp", ip: "0.0.0.0" }]);
-    expect(container(pica02, "ldap").exceptions.publishPorts).toMatch(/sssd/);
-    expect(container(pica02, "ldap").networks).toEqual(["directory", "directory-published"]);
+    expect(containerOf(local, "ldap").ports).toEqual([]);
+    expect(containerOf(local, "ldap").exceptions).toEqual({});
+    expect(containerOf(pica02, "ldap").ports).toEqual([{ host: 636, container: 636, protocol: "tcp", ip: "0.0.0.0" }]);
+    expect(containerOf(pica02, "ldap").exceptions.publishPorts).toMatch(/sssd/);
+    expect(containerOf(pica02, "ldap").networks).toEqual(["directory", "directory-published"]);
   });
 
   it("keeps data, config, certificates and backups on named volumes", () => {
-    expect(container(local, "ldap").volumes.map((v) => [v.source, v.target])).toEqual([
+    expect(containerOf(local, "ldap").volumes.map((v) => [v.source, v.target])).toEqual([
       ["ldap-data", "/var/lib/ldap"],
       ["ldap-config", "/etc/ldap/slapd.d"],
       ["ldap-tls", "/etc/ldap/tls"],
       ["ldap-certificate", "/etc/ldap/certificate"],
       ["ldap-run", "/run/slapd"],
     ]);
-    const daily = container(local, "ldap-daily").volumes;
+    const daily = containerOf(local, "ldap-daily").volumes;
     expect(daily.find((v) => v.target === "/var/backups/ldap")?.source).toBe("ldap-backup");
     expect(daily.find((v) => v.target === "/etc/ldap/slapd.d")?.readOnly).toBe(true);
   });

@@ -2,7 +2,8 @@ import { createPrivateKey, createPublicKey } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { dkimPublicKeyBase64, mtaStsPolicy, mtaStsPolicyId } from "../../../mail/dns";
 import { MailSettings } from "../../../mail/settings";
-import { readStackFile, renderStack, type RenderedContainer, type RenderedStack } from "../../../stacks/render";
+import { renderStack, type RenderedStack } from "../../../stacks/render";
+import { containerOf, renderVariant } from "../../helpers/rendered";
 
 let local: RenderedStack;
 let pica02: RenderedStack;
@@ -12,11 +13,6 @@ beforeAll(async () => {
 });
 
 const mailContainers = (stack: RenderedStack) => stack.containers.filter((c) => c.service === "mail");
-const container = (stack: RenderedStack, name: string): RenderedContainer => {
-  const found = stack.containers.find((c) => c.name === name);
-  if (!found) throw new Error(`no container ${name}`);
-  return found;
-};
 
 describe("mail server in the rendered stacks", () => {
   it("runs one daemon per container: postfix, dovecot, rspamd, and the MTA-STS policy server", () => {
@@ -26,7 +22,7 @@ describe("mail server in the rendered stacks", () => {
   });
 
   it("serves the MTA-STS policy that the _mta-sts record announces, behind the proxy", () => {
-    const server = container(pica02, "mail-mta-sts");
+    const server = containerOf(pica02, "mail-mta-sts");
     const policy = server.env.MTA_STS_POLICY;
     expect(policy).toBe(mtaStsPolicy("mail.picasoft.example.org", "testing"));
     expect(pica02.routes).toContainEqual({ url: "https://mta-sts.picasoft.example.org", container: "mail-mta-sts" });
@@ -42,11 +38,11 @@ describe("mail server in the rendered stacks", () => {
       expect(c.capDrop).toEqual(["ALL"]);
       expect(c.healthcheck).toBe(true);
     }
-    expect(container(local, "mail-dovecot").user).toBe("vmail");
-    expect(container(local, "mail-rspamd").user).toBe("_rspamd");
-    expect(container(local, "mail-dovecot").capAdd).toEqual([]);
-    expect(container(local, "mail-rspamd").capAdd).toEqual([]);
-    const postfix = container(local, "mail-postfix");
+    expect(containerOf(local, "mail-dovecot").user).toBe("vmail");
+    expect(containerOf(local, "mail-rspamd").user).toBe("_rspamd");
+    expect(containerOf(local, "mail-dovecot").capAdd).toEqual([]);
+    expect(containerOf(local, "mail-rspamd").capAdd).toEqual([]);
+    const postfix = containerOf(local, "mail-postfix");
     expect(postfix.capAdd).toEqual(["DAC_OVERRIDE", "SETGID", "SETUID"]);
     for (const cap of postfix.capAdd) expect(postfix.labels[`infra.cap.${cap}`]?.length).toBeGreaterThan(20);
   });
@@ -68,7 +64,7 @@ describe("mail server in the rendered stacks", () => {
   });
 
   it("keeps mail, queue and state on volumes", () => {
-    const targets = (name: string) => container(local, name).volumes.filter((v) => v.kind === "volume").map((v) => `${v.source}:${v.target}`);
+    const targets = (name: string) => containerOf(local, name).volumes.filter((v) => v.kind === "volume").map((v) => `${v.source}:${v.target}`);
     expect(targets("mail-postfix")).toContain("mail-queue:/var/spool/postfix");
     expect(targets("mail-dovecot")).toEqual(expect.arrayContaining(["mail-mailboxes:/var/mail", "mail-dovecot-state:/var/lib/dovecot"]));
     expect(targets("mail-rspamd")).toContain("mail-rspamd:/var/lib/rspamd");
@@ -76,33 +72,33 @@ describe("mail server in the rendered stacks", () => {
 
   it("reaches the directory with the read-only mail account over LDAPS, trusting the directory's certificate", () => {
     for (const name of ["mail-postfix", "mail-dovecot"]) {
-      const c = container(local, name);
+      const c = containerOf(local, name);
       expect(c.networks).toContain("directory");
       expect(c.env.LDAP_URL).toBe("ldaps://ldap.asso.localhost:636");
       expect(c.env.LDAP_BIND_DN).toBe("cn=mail,ou=services,dc=asso,dc=localhost");
       expect(c.secretEnv).toContain("LDAP_BIND_PASSWORD");
       expect(c.volumes).toContainEqual({ source: "ldap-certificate", target: "/etc/ldap-certs", readOnly: true, kind: "volume" });
     }
-    expect(container(local, "mail-rspamd").networks).not.toContain("directory");
+    expect(containerOf(local, "mail-rspamd").networks).not.toContain("directory");
   });
 
   it("lets the web apps reach submission as mail.<domain> on the submission network only", () => {
-    const postfix = container(local, "mail-postfix");
+    const postfix = containerOf(local, "mail-postfix");
     expect(postfix.aliases["mail-submission"]).toEqual(["mail.asso.localhost"]);
-    expect(container(local, "mail-dovecot").networks).not.toContain("mail-submission");
+    expect(containerOf(local, "mail-dovecot").networks).not.toContain("mail-submission");
     expect(local.networks).toContainEqual({ name: "mail-submission", internal: true });
     expect(local.networks).toContainEqual({ name: "mail", internal: true });
     expect(postfix.env.MAIL_SERVICE_SENDERS).toBe("mattermost@asso.localhost nextcloud@asso.localhost");
   });
 
   it("lets Dovecot take deliveries and SASL questions on the mail network only", () => {
-    const dovecot = container(local, "mail-dovecot");
+    const dovecot = containerOf(local, "mail-dovecot");
     expect(dovecot.aliases).toEqual({ mail: ["mail-dovecot-internal"], directory: [], "mail-public": [] });
     expect(dovecot.env.INTERNAL_HOSTNAME).toBe("mail-dovecot-internal");
   });
 
   it("gives rspamd the DKIM key whose public half is the published record, as a secret", () => {
-    const rspamd = container(local, "mail-rspamd");
+    const rspamd = containerOf(local, "mail-rspamd");
     expect(rspamd.secretEnv).toContain("DKIM_PRIVATE_KEY");
     const publicPem = createPublicKey(createPrivateKey(rspamd.env.DKIM_PRIVATE_KEY)).export({ type: "spki", format: "pem" }).toString();
     const record = local.dns.find((r) => r.name === "mail._domainkey.asso.localhost");
@@ -133,15 +129,15 @@ describe("mail server in the rendered stacks", () => {
   });
 
   it("turns rspamd's public-DNS checks off on local only (no Internet DNS in CI)", () => {
-    expect(container(local, "mail-rspamd").env.RSPAMD_NETWORK_CHECKS).toBe("false");
-    expect(container(pica02, "mail-rspamd").env.RSPAMD_NETWORK_CHECKS).toBe("true");
+    expect(containerOf(local, "mail-rspamd").env.RSPAMD_NETWORK_CHECKS).toBe("false");
+    expect(containerOf(pica02, "mail-rspamd").env.RSPAMD_NETWORK_CHECKS).toBe("true");
   });
 
   it("mounts the given certificate directory read-only in production", () => {
     for (const name of ["mail-postfix", "mail-dovecot"]) {
-      expect(container(pica02, name).volumes).toContainEqual({ source: "/etc/ssl/mail", target: "/tls", readOnly: true, kind: "host" });
+      expect(containerOf(pica02, name).volumes).toContainEqual({ source: "/etc/ssl/mail", target: "/tls", readOnly: true, kind: "host" });
     }
-    expect(container(pica02, "mail-dovecot").env.TLS_MODE).toBe("directory");
+    expect(containerOf(pica02, "mail-dovecot").env.TLS_MODE).toBe("directory");
   });
 });
 
@@ -160,12 +156,12 @@ describe("MailSettings", () => {
   });
 
   it("refuses a mail server without the directory on the same host", async () => {
-    const config = readStackFile("local");
-    const services = { ...(config["infra:services"] as Record<string, unknown>) };
-    delete services.ldap;
-    delete services.mattermost;
-    delete services.nextcloud;
-    await expect(renderStack("local", { ...config, "infra:services": services })).rejects.toThrow(
+    const withoutDirectory = renderVariant("local", (c) => {
+      delete c["infra:services"].ldap;
+      delete c["infra:services"].mattermost;
+      delete c["infra:services"].nextcloud;
+    });
+    await expect(withoutDirectory).rejects.toThrow(
       "services.mail: needs the directory on the same host, which services.ldap provides; enable services.ldap in this stack, or remove services.mail",
     );
   });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../../stacks/schema";
-import { renderStack } from "../../../stacks/render";
-import { stackWith } from "./render-variants";
+import { renderVariant } from "../../helpers/rendered";
 
 /** One mistake per case in pica01's stack file, and the exact key path the volunteer reads. */
 const mistakes: [string, (c: Record<string, any>) => void, string][] = [
@@ -49,8 +48,8 @@ const mistakes: [string, (c: Record<string, any>) => void, string][] = [
 
 describe("web services: mistakes in a stack file", () => {
   it.each(mistakes)("reports %s with its key path", async (_case, change, expected) => {
-    const rendering = renderStack("pica01", stackWith("pica01", change));
+    const rendering = renderVariant("pica01", change);
     await expect(rendering).rejects.toThrow(ConfigError);
-    await expect(renderStack("pica01", stackWith("pica01", change))).rejects.toThrow(expected);
+    await expect(renderVariant("pica01", change)).rejects.toThrow(expected);
   });
 });

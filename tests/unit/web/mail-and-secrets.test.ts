@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { renderStack, type RenderedContainer, type RenderedStack } from "../../../stacks/render";
+import { containerOf } from "../../helpers/rendered";
 
 const WEB_SERVICES = ["mattermost", "nextcloud", "collabora"];
 /** Env keys that carry a credential (or a URL embedding one). */
@@ -9,7 +10,6 @@ const CREDENTIAL_KEY = /PASSWORD|SECRET|DATASOURCE|TOKEN|(^|_)PASS$|^password$/;
 describe("web services on pica01: mail and secrets", () => {
   let stack: RenderedStack;
   let web: RenderedContainer[];
-  const container = (name: string) => stack.containers.find((c) => c.name === name)!;
 
   beforeAll(async () => {
     stack = await renderStack("pica01");
@@ -17,7 +17,7 @@ describe("web services on pica01: mail and secrets", () => {
   });
 
   it("sends Mattermost's notifications to the mail server on submission with STARTTLS and authentication", () => {
-    const env = container("mattermost").env;
+    const env = containerOf(stack, "mattermost").env;
     expect(env).toMatchObject({
       MM_EMAILSETTINGS_SENDEMAILNOTIFICATIONS: "true",
       MM_EMAILSETTINGS_SMTPSERVER: "mail.picasoft.example.org",
@@ -54,14 +54,14 @@ describe("web services on pica01: mail and secrets", () => {
     expect(credentials.length).toBeGreaterThan(20);
     const plain = credentials.filter((id) => {
       const [name, key] = id.split(":");
-      return !container(name).secretEnv.includes(key);
+      return !containerOf(stack, name).secretEnv.includes(key);
     });
     expect(plain).toEqual([]);
   });
 
   it("embeds the database password in Mattermost's data source only as a secret", () => {
-    const mattermost = container("mattermost");
-    const db = container("mattermost-db");
+    const mattermost = containerOf(stack, "mattermost");
+    const db = containerOf(stack, "mattermost-db");
     expect(mattermost.env.MM_SQLSETTINGS_DRIVERNAME).toBe("postgres");
     expect(mattermost.env.MM_SQLSETTINGS_DATASOURCE).toBe(
       `postgres://mattermost:${db.env.POSTGRES_PASSWORD}@mattermost-db:5432/mattermost?sslmode=disable&connect_timeout=10`,

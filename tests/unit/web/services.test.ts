@@ -3,12 +3,10 @@ import { DEFAULT_IMAGE as COLLABORA_IMAGE } from "../../../services/collabora/se
 import { DEFAULT_IMAGE as MATTERMOST_IMAGE } from "../../../services/mattermost/settings";
 import { DEFAULT_IMAGE as NEXTCLOUD_IMAGE } from "../../../services/nextcloud/settings";
 import { renderStack, type RenderedStack } from "../../../stacks/render";
-import { renderVariant } from "./render-variants";
+import { containerOf, renderVariant } from "../../helpers/rendered";
 
 describe("web services as rendered for pica01", () => {
   let stack: RenderedStack;
-  const container = (name: string) => stack.containers.find((c) => c.name === name)!;
-  const occJob = (tenant: string) => stack.containers.find((c) => c.name.startsWith(`nextcloud-${tenant}-occ-`))!;
 
   beforeAll(async () => {
     stack = await renderStack("pica01");
@@ -21,20 +19,20 @@ describe("web services as rendered for pica01", () => {
       { url: "https://cloud.picasoft.example.org", container: "nextcloud-asso" },
       { url: "https://office.picasoft.example.org", container: "collabora" },
     ]);
-    expect(container("mattermost").labels["traefik.http.services.mattermost.loadbalancer.server.port"]).toBe("8065");
-    expect(container("collabora").labels["traefik.http.services.collabora.loadbalancer.server.port"]).toBe("9980");
-    expect(container("nextcloud-asso").labels["traefik.http.services.nextcloud-asso.loadbalancer.server.port"]).toBe("80");
+    expect(containerOf(stack, "mattermost").labels["traefik.http.services.mattermost.loadbalancer.server.port"]).toBe("8065");
+    expect(containerOf(stack, "collabora").labels["traefik.http.services.collabora.loadbalancer.server.port"]).toBe("9980");
+    expect(containerOf(stack, "nextcloud-asso").labels["traefik.http.services.nextcloud-asso.loadbalancer.server.port"]).toBe("80");
   });
 
   it("runs the pinned images by default", () => {
-    expect(container("mattermost").image).toBe(MATTERMOST_IMAGE);
-    expect(container("collabora").image).toBe(COLLABORA_IMAGE);
-    for (const name of ["nextcloud-asso", "nextcloud-asso-cron", "nextcloud-transition"]) expect(container(name).image).toBe(NEXTCLOUD_IMAGE);
-    expect(container("mattermost-db").image).toMatch(/^postgres:(1[4-9]|[2-9]\d)\./);
+    expect(containerOf(stack, "mattermost").image).toBe(MATTERMOST_IMAGE);
+    expect(containerOf(stack, "collabora").image).toBe(COLLABORA_IMAGE);
+    for (const name of ["nextcloud-asso", "nextcloud-asso-cron", "nextcloud-transition"]) expect(containerOf(stack, name).image).toBe(NEXTCLOUD_IMAGE);
+    expect(containerOf(stack, "mattermost-db").image).toMatch(/^postgres:(1[4-9]|[2-9]\d)\./);
   });
 
   it("runs Mattermost as the image's user with its state on volumes and its site URL", () => {
-    const mattermost = container("mattermost");
+    const mattermost = containerOf(stack, "mattermost");
     expect(mattermost.user).toBe("2000:2000");
     expect(mattermost.volumes.map((v) => `${v.source}:${v.target}`)).toEqual([
       "mattermost-data:/mattermost/data",
@@ -52,7 +50,7 @@ describe("web services as rendered for pica01", () => {
       ["asso", "cloud.picasoft.example.org"],
       ["transition", "cloud.compiegne-en-transition.example.org"],
     ]) {
-      expect(container(`nextcloud-${tenant}`).env).toMatchObject({
+      expect(containerOf(stack, `nextcloud-${tenant}`).env).toMatchObject({
         NEXTCLOUD_TRUSTED_DOMAINS: `${domain} nextcloud-${tenant}`,
         OVERWRITEHOST: domain,
         OVERWRITEPROTOCOL: "https",
@@ -73,8 +71,8 @@ describe("web services as rendered for pica01", () => {
   });
 
   it("runs cron from the image's /cron.sh on the app's volumes, with only the capabilities crond needs", () => {
-    const app = container("nextcloud-asso");
-    const cron = container("nextcloud-asso-cron");
+    const app = containerOf(stack, "nextcloud-asso");
+    const cron = containerOf(stack, "nextcloud-asso-cron");
     expect(cron.entrypoint).toEqual(["/cron.sh"]);
     expect(cron.volumes).toEqual(app.volumes);
     expect(cron.capAdd).toEqual(["SETGID", "SETUID"]);
@@ -83,11 +81,11 @@ describe("web services as rendered for pica01", () => {
   });
 
   it("applies quota, admin email and Collabora settings with a one-shot occ job per tenant", () => {
-    const job = occJob("transition");
+    const job = containerOf(stack, /^nextcloud-transition-occ-/);
     expect(job.role).toBe("job");
     expect(job.restart).toBe("no");
     expect(job.user).toBe("www-data");
-    expect(job.volumes).toEqual(container("nextcloud-transition").volumes);
+    expect(job.volumes).toEqual(containerOf(stack, "nextcloud-transition").volumes);
     expect(job.env).toMatchObject({
       OCC_ADMIN_EMAIL: "admin@compiegne-en-transition.example.org",
       OCC_DEFAULT_QUOTA: "5 GB",
@@ -102,7 +100,7 @@ describe("web services as rendered for pica01", () => {
   });
 
   it("logs the association's members in against the directory on pica02 with the read-only nextcloud account", () => {
-    const job = occJob("asso");
+    const job = containerOf(stack, /^nextcloud-asso-occ-/);
     expect(job.env).toMatchObject({
       OCC_LDAP_URL: "ldaps://ldap.picasoft.example.org",
       OCC_LDAP_PORT: "636",
@@ -113,7 +111,7 @@ describe("web services as rendered for pica01", () => {
   });
 
   it("runs Collabora with no added capability, TLS terminated at the proxy and one alias group per tenant", () => {
-    const collabora = container("collabora");
+    const collabora = containerOf(stack, "collabora");
     expect(collabora.capAdd).toEqual([]);
     expect(collabora.privileged).toBe(false);
     expect(collabora.noNewPrivileges).toBe(true);
@@ -150,7 +148,7 @@ describe("the occ settings job re-runs when, and only when, its tenant's setting
 
   it("configures no Collabora in Nextcloud on a host without Collabora", async () => {
     const stack = await renderVariant("pica01", (c) => delete c["infra:services"].collabora);
-    const job = stack.containers.find((c) => c.name.startsWith("nextcloud-asso-occ-"))!;
+    const job = containerOf(stack, /^nextcloud-asso-occ-/);
     expect(Object.keys(job.env).filter((key) => key.includes("WOPI"))).toEqual([]);
     expect(stack.containers.some((c) => c.service === "collabora")).toBe(false);
   });

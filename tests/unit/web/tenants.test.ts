@@ -1,6 +1,16 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { renderStack, type RenderedStack } from "../../../stacks/render";
-import { ANOTHER_PARTNER, CONTAINER, diffResources, renderVariant } from "./render-variants";
+import { containerOf, diffResources, renderVariant } from "../../helpers/rendered";
+
+const CONTAINER = "docker:index/container:Container";
+
+const ANOTHER_PARTNER = {
+  id: "ressourcerie",
+  name: "La Ressourcerie",
+  domain: "cloud.ressourcerie.example.org",
+  adminEmail: "admin@ressourcerie.example.org",
+  defaultQuota: "2 GB",
+};
 
 /**
  * Offering Nextcloud to one more association is one entry in `infra:partners`, and must not disturb
@@ -48,8 +58,8 @@ describe("adding and removing a partner association (pica01)", () => {
   });
 
   it("gives Collabora exactly one more alias group, for the new tenant, and changes nothing else in it", () => {
-    const before = base.containers.find((c) => c.name === "collabora")!;
-    const after = withPartner.containers.find((c) => c.name === "collabora")!;
+    const before = containerOf(base, "collabora");
+    const after = containerOf(withPartner, "collabora");
     const { env: envBefore, ...restBefore } = before;
     const { env: envAfter, ...restAfter } = after;
     expect(restAfter).toEqual(restBefore);
@@ -65,7 +75,7 @@ describe("adding and removing a partner association (pica01)", () => {
   });
 
   it("allows the new tenant's WOPI requests from the edge network only, in its own settings job", () => {
-    const job = withPartner.containers.find((c) => c.name.startsWith("nextcloud-ressourcerie-occ-"))!;
+    const job = containerOf(withPartner, /^nextcloud-ressourcerie-occ-/);
     expect(job.env.OCC_WOPI_ALLOWLIST).toBe("172.16.0.0/12,192.168.0.0/16");
     expect(job.env.OCC_WOPI_CALLBACK_URL).toBe("http://nextcloud-ressourcerie");
     expect(job.env.OCC_DEFAULT_QUOTA).toBe("2 GB");
@@ -79,7 +89,7 @@ describe("adding and removing a partner association (pica01)", () => {
     expect(removed.filter((key) => !key.includes("nextcloud-transition"))).toEqual([]);
     expect(base.resources.filter((r) => r.name.includes("nextcloud-transition")).length).toBe(removed.length);
     expect(changed).toEqual([`${CONTAINER}::collabora`]);
-    expect(Object.keys(withoutPartners.containers.find((c) => c.name === "collabora")!.env).filter((k) => k.startsWith("aliasgroup"))).toEqual([
+    expect(Object.keys(containerOf(withoutPartners, "collabora").env).filter((k) => k.startsWith("aliasgroup"))).toEqual([
       "aliasgroup1",
     ]);
   });
