@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HostProvisioning, type ProvisioningSummary } from "../hosts/component";
 import type { DnsRecord } from "../platform/dns";
 import { HostContext } from "../platform/host-context";
+import { registryHost } from "../platform/images-settings";
 import type { Endpoints, ServiceArgs, ServiceDeclaration, ServiceOutputs } from "../platform/service";
 import { Proxy } from "../services/proxy/component";
 import { SERVICE_CATALOG, type CatalogEntry } from "./catalog";
@@ -29,7 +30,7 @@ export function defineHost(
   transformations: pulumi.ResourceTransformation[] = [],
 ): pulumi.Output<HostOutputs> {
   const root = new HostComponent(stackName, transformations);
-  const provider = new docker.Provider("docker", { host: config.docker }, { parent: root });
+  const provider = new docker.Provider("docker", { host: config.docker, registryAuth: registryAuth(config) }, { parent: root });
   const context = new HostContext(
     { domain: config.domain, publicIpv4: config.publicIpv4, images: config.images, tls: config.services.proxy.tls, partners: config.partners },
     provider,
@@ -54,6 +55,13 @@ export function defineHost(
   const outputs = pulumi.output({ urls, dns, ...(provisioning ? { provisioning } : {}) });
   root.publish(outputs);
   return outputs as unknown as pulumi.Output<HostOutputs>;
+}
+
+/** The deploy token the host's engine pulls our images with; none where our images are built on the host. */
+function registryAuth(config: StackConfig): docker.types.input.ProviderRegistryAuth[] | undefined {
+  if ("build" in config.images) return undefined;
+  const { username, password } = config.images.registryAuth;
+  return [{ address: registryHost(config.images.registry), username, password }];
 }
 
 /** The enabled services in dependency order; each gets the endpoints it declared, from those built before it. */

@@ -3,7 +3,7 @@
  * comments, key order and quoting: the file stays the one people wrote, with new digests.
  */
 import { isMap, isScalar, parseDocument } from "yaml";
-import { ImagesSettings } from "../../platform/images-settings";
+import { ImagePin } from "../../platform/images-settings";
 
 
 export interface PinRewrite {
@@ -48,10 +48,11 @@ export function setImagePins(stackYaml: string, pins: Readonly<Record<string, st
     }
   }
 
-  // The result must still be what services/images-settings.ts accepts (pin format, registry).
-  const images = ImagesSettings.safeParse((doc.toJS() as { config?: Record<string, unknown> }).config?.["infra:images"]);
-  if (updated.length > 0 && !images.success) {
-    throw new Error(`infra:images would be invalid: ${images.error.issues.map((i) => i.message).join("; ")}`);
+  // Every pin written must still be what the stack schema accepts (platform/images-settings.ts).
+  const written = Object.entries(pins).filter(([name]) => updated.includes(name));
+  const invalid = written.filter(([, pin]) => !ImagePin.safeParse(pin).success).map(([name, pin]) => `${name}: '${pin}'`);
+  if (invalid.length > 0) {
+    throw new Error(`infra:images would be invalid: expected <tag>@sha256:<64 hex digits>, got ${invalid.join(", ")}`);
   }
   // lineWidth 0: never re-fold long lines nobody touched.
   return { text: updated.length > 0 ? doc.toString({ lineWidth: 0 }) : stackYaml, updated, skipped };
