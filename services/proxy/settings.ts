@@ -1,7 +1,11 @@
 import { z } from "zod";
 import { imageRef, memoryMb } from "../../platform/settings";
 
-export const PROXY_IMAGE = "traefik:v3.3.5";
+/**
+ * Traefik 3.6.1 or later: earlier versions fall back to Docker API 1.24 when they cannot negotiate, which
+ * Docker Engine 29 refuses, so the proxy would see no container and serve nothing.
+ */
+export const PROXY_IMAGE = "traefik:v3.6.1";
 
 export const ProxySettings = z
   .strictObject({

@@ -10,8 +10,8 @@ const PLAIN_URL = "s3://infra-state?endpoint=http://garage.example.org:3900&s3Fo
 const TLS_URL = "s3://infra-state?endpoint=https://s3.garage.example.org&s3ForcePathStyle=true&region=garage";
 
 // 3.230: gocloud.dev 0.37 (AWS SDK v1 by default); 3.245: gocloud.dev 0.46, no compatibility step;
-// 3.248: the CI image's CLI (ci/defaults.yml), gocloud.dev 0.46 after Pulumi's compatibility step.
-const VERSIONS = ["3.230.0", "3.245.0", "3.248.0"];
+// 3.276: the CI image's CLI (ci/defaults.yml), gocloud.dev 0.46 after Pulumi's compatibility step.
+const VERSIONS = ["3.230.0", "3.245.0", "3.276.0"];
 
 describe("s3BackendUrl", () => {
   it("points at Garage's own port over plain HTTP, path style, in Garage's region", () => {
