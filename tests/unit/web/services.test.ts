@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_IMAGE as COLLABORA_IMAGE } from "../../../services/collabora/settings";
+import { PROXY_IMAGE } from "../../../services/proxy/settings";
 import { DEFAULT_IMAGE as MATTERMOST_IMAGE } from "../../../services/mattermost/settings";
 import { DEFAULT_IMAGE as NEXTCLOUD_IMAGE } from "../../../services/nextcloud/settings";
 import { renderStack, type RenderedStack } from "../../../stacks/render";
@@ -151,5 +152,12 @@ describe("the occ settings job re-runs when, and only when, its tenant's setting
     const job = containerOf(stack, /^nextcloud-asso-occ-/);
     expect(Object.keys(job.env).filter((key) => key.includes("WOPI"))).toEqual([]);
     expect(stack.containers.some((c) => c.service === "collabora")).toBe(false);
+  });
+});
+
+describe("proxy image", () => {
+  it("is Traefik 3.6.1 or later, which speaks to Docker Engine 29 (earlier ones fall back to API 1.24, refused)", () => {
+    const [major, minor, patch] = /^traefik:v(\d+)\.(\d+)\.(\d+)/.exec(PROXY_IMAGE)!.slice(1).map(Number);
+    expect(major * 1e6 + minor * 1e3 + patch).toBeGreaterThanOrEqual(3_006_001);
   });
 });
