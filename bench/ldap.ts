@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Attribute, Change, type Client } from "ldapts";
 import { dockerOk } from "../tests/helpers/docker";
 import { startStack } from "../tests/helpers/harness";
-import { openDirectory, type Directory } from "../tests/helpers/ldap";
+import { openDirectory, type DirectorySession } from "../tests/helpers/ldap";
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 5000);
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 300);
@@ -25,7 +25,7 @@ const line = (label: string, values: number[]) =>
   console.log(`  ${label.padEnd(34)} median ${ms(percentile(values, 50)).padStart(9)}   p95 ${ms(percentile(values, 95)).padStart(9)}`);
 
 /** 5,000 people like the CLI writes them; passwords in clear are hashed (argon2) by the server. */
-async function load(directory: Directory, admin: Client): Promise<void> {
+async function load(directory: DirectorySession, admin: Client): Promise<void> {
   const members: string[] = [];
   for (let i = 0; i < MEMBERS; i++) {
     const uid = `member${String(i).padStart(5, "0")}`;

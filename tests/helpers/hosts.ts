@@ -5,7 +5,7 @@ import { Attribute, Change, type Client } from "ldapts";
 import { renderHostFiles, type HostFile, type HostRenderInput } from "../../hosts/render";
 import { docker, dockerOk, type ExecResult } from "./docker";
 import type { RunningStack } from "./harness";
-import { runMembersCli, type Directory } from "./ldap";
+import type { DirectorySession } from "./ldap";
 
 /**
  * A Debian host for the hosts/ integration tests: the hosts/test-host image on the stack's `directory`
@@ -255,7 +255,7 @@ export async function runFullSetup(
 }
 
 /** Run `use` with a client bound as the directory admin (LDAPS, checking the directory's certificate). */
-async function asDirectoryAdmin(directory: Directory, use: (client: Client) => Promise<void>): Promise<void> {
+async function asDirectoryAdmin(directory: DirectorySession, use: (client: Client) => Promise<void>): Promise<void> {
   const client = await directory.bound(directory.adminDn, directory.adminPassword);
   try {
     await use(client);
@@ -265,7 +265,7 @@ async function asDirectoryAdmin(directory: Directory, use: (client: Client) => P
 }
 
 /** Add people to ou=people and to their groups, as the directory admin (with their SSH key and end date). */
-export async function addPeople(directory: Directory, people: Person[]): Promise<void> {
+export async function addPeople(directory: DirectorySession, people: Person[]): Promise<void> {
   await asDirectoryAdmin(directory, async (client) => {
     for (const person of people) {
       await client.add(directory.peopleDn(person.uid), {
@@ -289,17 +289,12 @@ export async function addPeople(directory: Directory, people: Person[]): Promise
 }
 
 /** Take a person out of a group now (what `members revoke-tech` does). */
-export async function removeFromGroup(directory: Directory, person: Person, group: Person["groups"][number]): Promise<void> {
+export async function removeFromGroup(directory: DirectorySession, person: Person, group: Person["groups"][number]): Promise<void> {
   await asDirectoryAdmin(directory, (client) => changeMembership(client, directory, "delete", person.uid, group));
 }
 
-async function changeMembership(client: Client, directory: Directory, operation: "add" | "delete", uid: string, group: string): Promise<void> {
+async function changeMembership(client: Client, directory: DirectorySession, operation: "add" | "delete", uid: string, group: string): Promise<void> {
   await client.modify(`cn=${group},ou=groups,${directory.baseDn}`, [
     new Change({ operation, modification: new Attribute({ type: "member", values: [directory.peopleDn(uid)] }) }),
   ]);
-}
-
-/** `npm run members -- ARGS` against the directory container, as the admin. */
-export function members(directory: Directory, args: string[]): Promise<ExecResult> {
-  return runMembersCli(directory, args);
 }

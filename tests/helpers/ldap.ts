@@ -10,8 +10,9 @@ import type { RunningStack } from "./harness";
  * What the ldap integration scenarios need to talk to the running directory from the test process:
  * its address, the certificate it made (self-signed on local) and the credentials of the rendered stack.
  * The certificate names the container `ldap`; tests connect by address and check that name.
+ * (A test's session with the directory container; not the DirectoryServer component, nor the CLI's MembersDirectory.)
  */
-export interface Directory {
+export interface DirectorySession {
   ip: string;
   baseDn: string;
   adminDn: string;
@@ -36,7 +37,7 @@ export const IMAGE_PASSWORD_HASH = /^\{ARGON2\}\$argon2id\$v=19\$m=4096,t=3,p=1\
 
 export const CERT_NAME = "ldap";
 
-export async function openDirectory(stack: RunningStack): Promise<Directory> {
+export async function openDirectory(stack: RunningStack): Promise<DirectorySession> {
   const spec = stack.spec("ldap");
   const ip = await stack.ip("ldap");
   const cert = await stack.exec("ldap", ["cat", "/etc/ldap/tls/tls.crt"]);
@@ -46,7 +47,7 @@ export async function openDirectory(stack: RunningStack): Promise<Directory> {
   const baseDn = spec.env.LDAP_BASE_DN;
   const tlsOptions = { ca: cert.stdout, servername: CERT_NAME };
 
-  const directory: Directory = {
+  const directory: DirectorySession = {
     ip,
     baseDn,
     adminDn: `cn=admin,${baseDn}`,
@@ -81,7 +82,7 @@ export async function openDirectory(stack: RunningStack): Promise<Directory> {
 }
 
 /** Add a physical member with a login and a password, as the admin (independent of the CLI). */
-export async function addPerson(directory: Directory, uid: string, password: string, uidNumber: number): Promise<string> {
+export async function addPerson(directory: DirectorySession, uid: string, password: string, uidNumber: number): Promise<string> {
   const admin = await directory.bound(directory.adminDn, directory.adminPassword);
   const dn = directory.peopleDn(uid);
   try {
@@ -137,7 +138,7 @@ const MEMBERS_CLI = path.resolve(__dirname, "../../ldap/members/cli.ts");
  * `npm run members -- ARGS` as a child process against the directory container, as the admin over
  * LDAPS; `env` overrides a connection setting (e.g. a wrong LDAP_BIND_PASSWORD, an ldap:// URL).
  */
-export function runMembersCli(directory: Directory, args: string[], env: Record<string, string> = {}): Promise<ExecResult> {
+export function runMembersCli(directory: DirectorySession, args: string[], env: Record<string, string> = {}): Promise<ExecResult> {
   const connection = {
     LDAP_URL: `ldaps://${directory.ip}:636`,
     LDAP_BASE_DN: directory.baseDn,

@@ -99,28 +99,64 @@ export function submissionAs(person: { mail: string; password: string }): string
 
 /** Messages of a mailbox's INBOX (full RFC 5322 text), read over IMAPS. */
 export async function readInbox(host: string, user: string, password: string): Promise<string[]> {
-  const imap = await ImapConnection.open(host, 993);
-  try {
-    await imap.command(`LOGIN ${quote(user)} ${quote(password)}`);
-    const selected = await imap.command("SELECT INBOX");
-    const exists = Number(/\* (\d+) EXISTS/.exec(selected)?.[1] ?? "0");
-    if (exists === 0) return [];
-    const fetched = await imap.command("FETCH 1:* (BODY.PEEK[])");
-    return literals(fetched);
-  } finally {
-    imap.close();
+  return readFolder(host, user, password, "INBOX");
+}
+
+/** Whoever reads a mailbox over IMAPS: its address (the login) and password. */
+export interface Mailbox {
+  mail: string;
+  password: string;
+}
+
+/** A RegExp matching `subject` literally: a subject may hold characters that mean something in a RegExp ("[sieve]", "+", "."). */
+export function subjectPattern(subject: string): RegExp {
+  return new RegExp(subject.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+}
+
+/** Wait until a folder of `reader`'s mailbox (the INBOX unless said) holds the message with this subject, and return it. */
+export async function waitForSubject(
+  host: string,
+  reader: Mailbox,
+  subject: string,
+  options: { folder?: string; timeoutMs?: number } = {},
+): Promise<string> {
+  const { folder = "INBOX", timeoutMs = 30_000 } = options;
+  const match = subjectPattern(subject);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = (await readFolder(host, reader.mail, reader.password, folder)).find((m) => match.test(m));
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no message matching ${match} in ${reader.mail}'s ${folder} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 
-/** Wait until the INBOX holds a message whose text matches, and return it. */
-export async function waitForMessage(host: string, user: string, password: string, match: RegExp, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = (await readInbox(host, user, password)).find((m) => match.test(m));
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no message matching ${match} in ${user}'s INBOX after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
+/** One message to send with swaks and read back over IMAPS. */
+export interface RoundTrip {
+  /** swaks arguments that choose the port and the login, e.g. submissionAs(alice); none: port 25, no login. */
+  via?: string[];
+  from: string;
+  to: string;
+  /** Identifies the message: make it unique per scenario. */
+  subject: string;
+  body?: string;
+  /** Whose mailbox must receive it: the recipient, an alias's owner, each member of a group. */
+  readers: Mailbox[];
+  /** The folder it must land in (e.g. where a Sieve script files it); the INBOX unless said. */
+  folder?: string;
+}
+
+/**
+ * Send one message with swaks to the SMTP server `mx`, then wait until each reader's mailbox on `imap` holds
+ * it (found by its subject, matched literally). Fails with swaks's transcript when swaks does not exit 0,
+ * rather than waiting for a message that was never accepted. Returns the transcript and each reader's copy.
+ */
+export async function sendAndRead(servers: { mx: string; imap: string }, mail: RoundTrip): Promise<{ sent: SwaksResult; received: string[] }> {
+  const sent = await swaks(["--server", servers.mx, ...(mail.via ?? []), ...message(mail.from, mail.to, mail.subject, mail.body)]);
+  if (sent.exitCode !== 0) throw new Error(`swaks could not send '${mail.subject}' (exit ${sent.exitCode}):\n${sent.transcript}`);
+  const received: string[] = [];
+  for (const reader of mail.readers) received.push(await waitForSubject(servers.imap, reader, mail.subject, { folder: mail.folder }));
+  return { sent, received };
 }
 
 /** Log in and run one IMAP command; returns its untagged and tagged answer. */
@@ -168,19 +204,6 @@ export async function greeting(host: string, port: number, until = /^OK/m): Prom
     });
     socket.on("error", reject);
   });
-}
-
-/** Whether the IMAP server accepts the login (the tagged answer is OK). */
-export async function imapLoginWorks(host: string, user: string, password: string): Promise<boolean> {
-  const imap = await ImapConnection.open(host, 993);
-  try {
-    await imap.command(`LOGIN ${quote(user)} ${quote(password)}`);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    imap.close();
-  }
 }
 
 function quote(value: string): string {

@@ -3,8 +3,8 @@ import { firewallPorts } from "../../../hosts/render";
 import { baseDnOf } from "../../../platform/directory";
 import { dockerAvailable } from "../../helpers/docker";
 import { startStack, type RunningStack } from "../../helpers/harness";
-import { addPeople, members, removeFromGroup, startTestHost, type Person, type TestHost } from "../../helpers/hosts";
-import { openDirectory, type Directory } from "../../helpers/ldap";
+import { addPeople, removeFromGroup, startTestHost, type Person, type TestHost } from "../../helpers/hosts";
+import { openDirectory, runMembersCli, type DirectorySession } from "../../helpers/ldap";
 
 /**
  * Logins on a host provisioned by hosts/: a Debian test host configured with exactly the rendered
@@ -14,7 +14,7 @@ import { openDirectory, type Directory } from "../../helpers/ldap";
 describe.runIf(dockerAvailable())("logins on a provisioned host", () => {
   let stack: RunningStack;
   let host: TestHost;
-  let directory: Directory;
+  let directory: DirectorySession;
   const DAY = 86_400_000;
   const inAMonth = new Date(Date.now() + 30 * DAY);
   const people: Record<string, Person> = {};
@@ -145,7 +145,7 @@ describe.runIf(dockerAvailable())("logins on a provisioned host", () => {
 
   describe("after `members expire` locked the ended accesses", () => {
     beforeAll(async () => {
-      const expire = await members(directory, ["expire"]);
+      const expire = await runMembersCli(directory, ["expire"]);
       expect(expire.exitCode, expire.stderr).toBe(0);
       // Only the ended access changes: eddie out of tech, shadowExpire set, password locked.
       expect(expire.stdout).toMatch(new RegExp(`^${eddie.uid} \\(access ended [0-9-]+\\): removed from tech, shadowExpire set`, "m"));

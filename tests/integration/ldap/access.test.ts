@@ -2,12 +2,12 @@ import { Attribute, Change, Client } from "ldapts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerAvailable } from "../../helpers/docker";
 import { startStack, type RunningStack } from "../../helpers/harness";
-import { addPerson, IMAGE_PASSWORD_HASH, openDirectory, passwordModifyValue, rejectsWith, type Directory } from "../../helpers/ldap";
+import { addPerson, IMAGE_PASSWORD_HASH, openDirectory, passwordModifyValue, rejectsWith, type DirectorySession } from "../../helpers/ldap";
 
 /** Who reads and writes what in the directory (docs/contracts.md, ldap/image/config/cn-config.ldif). */
 describe.runIf(dockerAvailable())("ldap access rules", () => {
   let stack: RunningStack;
-  let directory: Directory;
+  let directory: DirectorySession;
   const alice = { uid: "alice", password: "alice-first-password" };
   const bob = { uid: "bob", password: "bob-first-password-1" };
 

@@ -2,12 +2,12 @@ import { Attribute, Change } from "ldapts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerAvailable } from "../../helpers/docker";
 import { startStack, type RunningStack } from "../../helpers/harness";
-import { addPerson, openDirectory, rejectsWith, type Directory } from "../../helpers/ldap";
+import { addPerson, openDirectory, rejectsWith, type DirectorySession } from "../../helpers/ldap";
 
 /** The ldap-daily container: expired accesses locked through the local socket, then a slapcat export. */
 describe.runIf(dockerAvailable())("ldap daily job", () => {
   let stack: RunningStack;
-  let directory: Directory;
+  let directory: DirectorySession;
   const techDn = () => `cn=tech,ou=groups,${directory.baseDn}`;
 
   async function setAccess(uid: string, accessEnd: string): Promise<void> {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerAvailable } from "../../helpers/docker";
 import { startStack, type RunningStack } from "../../helpers/harness";
 import { Attribute, Change } from "ldapts";
-import { addPerson, IMAGE_PASSWORD_HASH, openDirectory, rejectsWith, type Directory } from "../../helpers/ldap";
+import { addPerson, IMAGE_PASSWORD_HASH, openDirectory, rejectsWith, type DirectorySession } from "../../helpers/ldap";
 
 /** slapcat output without what changes on its own (timestamps, CSNs). */
 function stable(ldif: string): string {
@@ -15,7 +15,7 @@ function stable(ldif: string): string {
 /** The first start creates cn=config and the tree; later starts and a new container change nothing. */
 describe.runIf(dockerAvailable())("ldap bootstrap", () => {
   let stack: RunningStack;
-  let directory: Directory;
+  let directory: DirectorySession;
 
   beforeAll(async () => {
     stack = await startStack({ stack: "local", containers: ["ldap"] });

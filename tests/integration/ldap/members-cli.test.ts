@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerAvailable } from "../../helpers/docker";
 import { startStack, type RunningStack } from "../../helpers/harness";
-import { openDirectory, rejectsWith, runMembersCli, type Directory } from "../../helpers/ldap";
+import { openDirectory, rejectsWith, runMembersCli, type DirectorySession } from "../../helpers/ldap";
 
 /** An ed25519 public key line with a well-formed blob (the key itself is random bytes). */
 function ed25519Key(comment: string): string {
@@ -13,7 +13,7 @@ function ed25519Key(comment: string): string {
 /** `npm run members -- <command>` as a child process, against the running directory. */
 describe.runIf(dockerAvailable())("members CLI", () => {
   let stack: RunningStack;
-  let directory: Directory;
+  let directory: DirectorySession;
 
   const members = (...args: string[]) => runMembersCli(directory, args);
 
