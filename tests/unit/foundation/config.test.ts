@@ -29,7 +29,7 @@ const badConfigs: [string, (c: StackFileConfig) => void, string][] = [
   ["an image on the floating latest tag", (c) => (c["infra:services"].proxy.image = "traefik:latest"), "services.proxy.image: the tag 'latest' is not a pin"],
   ["an image without a tag", (c) => (c["infra:services"].proxy.image = "traefik"), "services.proxy.image: expected an image pinned by tag"],
   ["images neither built nor pinned", (c) => (c["infra:images"] = { build: false }), "images: expected { build: true } or { registry"],
-  ["a registry pin without digest", (c) => (c["infra:images"] = { registry: "registry.example.org/asso/infra", pins: { ldap: "v1" } }), "images.pins.ldap: expected <tag>@sha256:<64 hex digits>"],
+  ["a registry pin without digest", (c) => (c["infra:images"] = { registry: "registry.example.org/asso/infra", registryAuth: { username: "gitlab+deploy-token-1", password: { secure: "v1:ZXhhbXBsZQ==:c2VjcmV0" } }, pins: { ldap: "v1" } }), "images.pins.ldap: expected <tag>@sha256:<64 hex digits>"],
   ["a partner domain used twice", (c) => c["infra:partners"].push({ ...c["infra:partners"][0], id: "other" }), "partners.1.domain: duplicate domain; already used by partners.0"],
   ["a partner domain that is not a host name", (c) => (c["infra:partners"][0].domain = "https://cloud.example.org"), "partners.0.domain: expected a lower-case DNS name"],
   ["a partner admin email that is not an address", (c) => (c["infra:partners"][0].adminEmail = "admin(at)example.org"), "partners.0.adminEmail: expected an email address"],
