@@ -124,6 +124,7 @@ export function renderHostFiles(input: HostRenderInput): HostFile[] {
     caFile: input.directoryCaCertificate ? CA_FILE : SYSTEM_CA_FILE,
     keysUser: KEYS_USER,
     localUsers: input.localUsers.join(","),
+    dockerGroupLines: input.localUsers.map((user) => `  id -nG ${user} | tr ' ' '\\n' | grep -qx docker || usermod -aG docker ${user}`).join("\n"),
     tcpRules: tcpRules(input.firewall),
     steps: SETUP_STEPS.join(" "),
     packages: PACKAGES.join(" "),

@@ -10,6 +10,9 @@ import { secretSetting } from "../platform/settings";
  * created once by hand when the machine is installed). It authenticates with `privateKey` when set,
  * otherwise with the SSH agent (`SSH_AUTH_SOCK`), like the Docker provider does.
  */
+const HOST_KEY_MISSING =
+  "required: the host's public SSH key, so that Pulumi talks to no other server (ssh-keyscan -t ed25519 HOST, without the host name)";
+
 export const HostProvisioningSettings = z.strictObject({
   /** The directory as this host reaches it, over LDAPS only: e.g. `ldaps://ldap.example.org:636`. */
   directoryUrl: ldapsUrl(),
@@ -28,13 +31,14 @@ export const HostProvisioningSettings = z.strictObject({
   /** Private key (OpenSSH PEM) Pulumi connects with; the SSH agent is used when omitted. */
   privateKey: secretSetting().optional(),
   /**
-   * The host's public SSH key (`ssh-ed25519 AAAA...`), checked on every connection. Without it the
-   * host's identity is not verified: set it for every production host (`ssh-keyscan -t ed25519 HOST`).
+   * The host's public SSH key (`ssh-ed25519 AAAA...`, from `ssh-keyscan -t ed25519 HOST` without the host
+   * name). Every connection checks it, Pulumi's provisioning and its Docker provider alike: another server
+   * answering at that address (the connection sends sudo commands and the directory's bind password) is
+   * refused.
    */
   hostKey: z
-    .string()
-    .regex(/^(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]+$/, { error: "expected a public key such as ssh-ed25519 AAAA..." })
-    .optional(),
+    .string({ error: (issue) => (issue.input === undefined ? HOST_KEY_MISSING : undefined) })
+    .regex(/^(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]+$/, { error: "expected a public key such as ssh-ed25519 AAAA..." }),
 });
 
 export type HostProvisioningConfig = z.output<typeof HostProvisioningSettings>;
@@ -59,6 +63,22 @@ export interface SshTarget {
   user: string;
   host: string;
   port: number;
+}
+
+/**
+ * ssh options that make the `ssh` client (which the Docker provider runs for `ssh://` hosts) trust exactly
+ * `hostKey` for the host, whatever ~/.ssh/known_hosts holds: no prompt, no other key, nothing written.
+ */
+export function pinnedHostKeySshOptions(hostKey: string): string[] {
+  return [
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    // %H is the name ssh looks up ([host]:port on another port than 22): answer it with the stack's key.
+    `KnownHostsCommand=/bin/echo %H ${hostKey}`,
+  ];
 }
 
 export function sshTarget(dockerUrl: string): SshTarget | undefined {

@@ -42,7 +42,7 @@ export class Recorder implements pulumi.runtime.Mocks {
     const computed = PROVIDER_OUTPUTS[args.type]?.(args, seed) ?? {};
     if (args.type === "random:index/randomPassword:RandomPassword") this.secrets.add(computed.result as string);
     if (args.type === "tls:index/privateKey:PrivateKey") this.secrets.add(computed.privateKeyPem as string);
-    const options = this.options.get(`${args.type}::${args.name}`) ?? { deleteBeforeReplace: false, retainOnDelete: false };
+    const options = this.options.get(`${args.type}::${args.name}`) ?? { deleteBeforeReplace: false, retainOnDelete: false, dependsOn: [] };
     this.resources.push({ type: args.type, name: args.name, inputs, outputs: computed, options });
     return { id: `${args.name}-id`, state: { ...args.inputs, ...computed } };
   }
@@ -53,6 +53,7 @@ export class Recorder implements pulumi.runtime.Mocks {
     this.options.set(`${args.type}::${args.name}`, {
       deleteBeforeReplace: opts.deleteBeforeReplace === true,
       retainOnDelete: opts.retainOnDelete === true,
+      dependsOn: resourceNames(opts.dependsOn),
     });
     return undefined;
   };
@@ -75,4 +76,11 @@ function unwrapSecrets(value: unknown, secrets: Set<string>): unknown {
     return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrapSecrets(v, secrets)]));
   }
   return value;
+}
+
+/** Names of the resources a `dependsOn` option lists (given as an array, as the program does). */
+function resourceNames(dependsOn: pulumi.CustomResourceOptions["dependsOn"]): string[] {
+  const resources = Array.isArray(dependsOn) ? dependsOn : dependsOn ? [dependsOn] : [];
+  // The SDK keeps each resource's name as `__name` (internal, but stable across its versions).
+  return resources.map((resource) => (resource as unknown as { __name: string }).__name).sort();
 }

@@ -14,8 +14,8 @@ export interface RenderedResource {
   inputs: Record<string, any>;
   /** Outputs the mock provider computed (image ids, generated passwords). */
   outputs: Record<string, any>;
-  /** Resource options that change how Pulumi replaces or deletes the resource. */
-  options: { deleteBeforeReplace: boolean; retainOnDelete: boolean };
+  /** Resource options that change how Pulumi replaces, deletes or orders the resource. */
+  options: { deleteBeforeReplace: boolean; retainOnDelete: boolean; dependsOn: string[] };
 }
 
 export interface RenderedContainer {
