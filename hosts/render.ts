@@ -124,7 +124,9 @@ export function renderHostFiles(input: HostRenderInput): HostFile[] {
     caFile: input.directoryCaCertificate ? CA_FILE : SYSTEM_CA_FILE,
     keysUser: KEYS_USER,
     localUsers: input.localUsers.join(","),
-    dockerGroupLines: input.localUsers.map((user) => `  id -nG ${user} | tr ' ' '\\n' | grep -qx docker || usermod -aG docker ${user}`).join("\n"),
+    dockerGroupLines: input.localUsers
+      .map((user) => `  if id ${user} >/dev/null 2>&1 && ! id -nG ${user} | tr ' ' '\\n' | grep -qx docker; then usermod -aG docker ${user}; fi`)
+      .join("\n"),
     tcpRules: tcpRules(input.firewall),
     steps: SETUP_STEPS.join(" "),
     packages: PACKAGES.join(" "),

@@ -254,6 +254,29 @@ export async function runFullSetup(
   }
 }
 
+/**
+ * A brand-new Debian host as a provider hands it over: sshd running with its own host keys, root logging
+ * in with the key `/keys/admin` (made here), nothing else configured. For the bootstrap scenarios.
+ */
+export async function startBareHost(): Promise<TestHost> {
+  await buildTestHostImage();
+  const name = `bare${Math.random().toString(16).slice(2, 8)}`;
+  await dockerOk([
+    "run", "-d", "--name", name, "--hostname", "bare-host", "--network", "none", "--memory", "256m",
+    "--cap-drop", "ALL", ...Object.keys(CAPABILITIES).flatMap((cap) => ["--cap-add", cap]),
+    "--entrypoint", "/usr/sbin/sshd", IMAGE, "-D", "-e",
+  ]);
+  const host = testHost(name, []);
+  try {
+    await execOk(host, ["sh", "-c", "install -d -m 0700 /keys /root/.ssh && ssh-keygen -q -t ed25519 -N '' -C admin -f /keys/admin && cp /keys/admin.pub /root/.ssh/authorized_keys"]);
+    await waitFor(async () => (await host.ssh("root", "admin", "true")).exitCode === 0, "sshd", host);
+  } catch (error) {
+    await host.remove();
+    throw error;
+  }
+  return host;
+}
+
 /** Run `use` with a client bound as the directory admin (LDAPS, checking the directory's certificate). */
 async function asDirectoryAdmin(directory: DirectorySession, use: (client: Client) => Promise<void>): Promise<void> {
   const client = await directory.bound(directory.adminDn, directory.adminPassword);
