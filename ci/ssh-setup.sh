@@ -7,7 +7,8 @@
 #   the agent at SSH_AUTH_SOCK; it never reads ~/.ssh. So: start an ssh-agent, add the deploy key
 #   (CI/CD file variable DEPLOY_SSH_KEY) and export SSH_AUTH_SOCK.
 # - The Docker provider (infra:docker: ssh://deploy@host) runs the ssh client, which uses the same
-#   agent and checks the hosts against ~/.ssh/known_hosts, written from DEPLOY_SSH_KNOWN_HOSTS.
+#   agent. Neither connection reads ~/.ssh/known_hosts: both trust exactly the host key the stack file
+#   gives (infra:provisioning.hostKey; hosts/settings.ts pinnedHostKeySshOptions).
 # The key never touches the disk outside the file GitLab wrote for the variable.
 # No `set -e`/`exit` here: the options would leak into the job's shell. Failures `return 1`, and
 # GitLab fails the job on a before_script line that returns non-zero.
@@ -22,11 +23,6 @@ ci_ssh_setup() {
     echo "ci/ssh-setup.sh: set the CI/CD file variable DEPLOY_SSH_KEY (see ci/README.md)" >&2
     return 1
   fi
-  if [ -z "${DEPLOY_SSH_KNOWN_HOSTS:-}" ]; then
-    echo "ci/ssh-setup.sh: set the CI/CD variable DEPLOY_SSH_KNOWN_HOSTS (see ci/README.md)" >&2
-    return 1
-  fi
-
   # ssh (Docker provider), ssh-agent and ssh-add: not every Pulumi image ships them.
   if ! command -v ssh >/dev/null || ! command -v ssh-agent >/dev/null || ! command -v ssh-add >/dev/null; then
     { apt-get update -qq && apt-get install -y -qq --no-install-recommends openssh-client; } >/dev/null || return 1
@@ -49,10 +45,7 @@ ci_ssh_setup() {
   fi
   export SSH_AUTH_SOCK SSH_AGENT_PID
 
-  install -d -m 700 ~/.ssh || return 1
-  printf '%s\n' "$DEPLOY_SSH_KNOWN_HOSTS" | tr -d '\r' >~/.ssh/known_hosts || return 1
-  chmod 644 ~/.ssh/known_hosts
-  echo "ssh: agent at $SSH_AUTH_SOCK holds $(ssh-add -l | wc -l) key(s); $(grep -cv '^[[:space:]]*\(#\|$\)' ~/.ssh/known_hosts) known host key(s)"
+  echo "ssh: agent at $SSH_AUTH_SOCK holds $(ssh-add -l | wc -l) key(s); host keys come from the stack files"
 }
 
 if ci_ssh_setup; then
