@@ -102,6 +102,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  console.error(`bench:ldap: ${(error as Error).message}`);
-  process.exit(1);
+  // Exit once stderr is written: containers' sockets may still hold the event loop open.
+  process.stderr.write(`bench:ldap: ${(error as Error).message}\n`, () => process.exit(1));
 });

@@ -110,6 +110,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  console.error(error);
-  process.exit(1);
+  // Exit once stderr is written: containers' sockets may still hold the event loop open.
+  process.stderr.write(`bench:mail: ${error instanceof Error ? error.stack : String(error)}\n`, () => process.exit(1));
 });

@@ -293,5 +293,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv).then((code) => process.exit(code));
+  // Set the exit code and let Node end once stdout is flushed: process.exit() would cut piped output.
+  main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
 }
