@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { AcmeCertificate } from "../platform/acme-certificate";
 import { serviceContainer } from "../platform/container";
 import {
   baseDnOf,
@@ -18,6 +19,9 @@ import {
 import type { ServiceArgs, ServiceOutputs } from "../platform/service";
 import type { LdapService } from "./settings";
 
+/** The image's openldap user (ids fixed in ldap/image/Dockerfile): it owns the volumes and reads the key. */
+export const LDAP_USER = { name: "openldap", uid: 100, gid: 101 } as const;
+
 /**
  * The association's directory (OpenLDAP, our image in ldap/image): people, groups and the service
  * accounts of the other services (platform/directory.ts is the contract). Reachable as
@@ -25,7 +29,8 @@ import type { LdapService } from "./settings";
  * production); provides the `directory` endpoint to mail, Mattermost, Nextcloud and the hosts.
  *
  * A second container from the same image, `ldap-daily`, locks the expired accesses every day and
- * exports the directory (slapcat) to the `ldap-backup` volume that backups pick up.
+ * exports the directory (slapcat) to the `ldap-backup` volume that backups pick up. With `tls: acme`, a
+ * third, `ldap-acme` (platform/acme-certificate.ts), keeps the certificate of `ldap.<domain>` in `ldap-tls`.
  */
 export class DirectoryServer extends pulumi.ComponentResource implements ServiceOutputs {
   readonly provides: { directory: DirectoryEndpoint };
@@ -71,14 +76,14 @@ export class DirectoryServer extends pulumi.ComponentResource implements Service
         service: "ldap",
         role: "app",
         image,
-        user: "openldap",
+        user: LDAP_USER.name,
         networks: [{ network, aliases: ["ldap", directoryHostname(domain)] }, ...(published ? [{ network: published }] : [])],
         memoryMb: settings.memoryMb,
         env: {
           LDAP_DOMAIN: domain,
           LDAP_BASE_DN: baseDn,
           LDAP_ORGANISATION: settings.organisation ?? domain,
-          LDAP_TLS_SELF_SIGNED: String(settings.selfSignedTls),
+          LDAP_TLS_SELF_SIGNED: String(settings.tls === "self-signed"),
           LDAP_LOG_LEVEL: settings.logLevel,
           LDAP_ADMIN_PASSWORD: adminPassword,
           ...Object.fromEntries(SERVICE_ACCOUNTS.map((service) => [servicePasswordEnv(service), accounts[service].password])),
@@ -109,7 +114,7 @@ export class DirectoryServer extends pulumi.ComponentResource implements Service
         // Long-running (it sleeps until the next run), so an app for the restart policy; role job means one-shot.
         role: "app",
         image,
-        user: "openldap",
+        user: LDAP_USER.name,
         entrypoint: ["/usr/local/bin/ldap-daily"],
         networks: [{ network }],
         memoryMb: settings.jobMemoryMb,
@@ -128,6 +133,14 @@ export class DirectoryServer extends pulumi.ComponentResource implements Service
       },
       { parent: this },
     );
+
+    if (settings.tls === "acme") {
+      new AcmeCertificate(
+        "ldap-acme",
+        { context, service: "ldap", domains: [directoryHostname(domain)], target: volumes.tls, owner: LDAP_USER },
+        { parent: this },
+      );
+    }
 
     const url = directoryUrl(domain);
     this.provides = {

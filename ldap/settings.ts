@@ -15,10 +15,12 @@ export const LdapSettings = z.strictObject({
    */
   publishLdaps: z.boolean().default(false),
   /**
-   * Make a self-signed certificate at the first start when the `ldap-tls` volume has none (local).
-   * Default false: in production tls.crt and tls.key are put in that volume.
+   * The certificate of `ldap.<domain>` (LDAPS, StartTLS), in the `ldap-tls` volume. `acme` (default): obtained
+   * and renewed by the `ldap-acme` container with the host's `infra:acme` settings (DNS-01 at the registrar),
+   * loaded by slapd without a restart; slapd waits for the first one. `self-signed` (local): made by slapd at
+   * its first start, for `ldap`, `ldap.<domain>` and `localhost`.
    */
-  selfSignedTls: z.boolean().default(false),
+  tls: z.enum(["acme", "self-signed"], { error: "expected acme or self-signed" }).default("acme"),
   /** UTC time of the daily job: lock expired accesses, then export the directory to `ldap-backup`. Default 03:00. */
   dailyAt: z
     .string()
@@ -35,6 +37,7 @@ export const LdapService = declareService({
   name: "ldap",
   summary: "OpenLDAP directory: members, groups, service accounts, tech access with expiry",
   settings: LdapSettings,
-  ownImages: ["ldap"],
+  /** `acme`: the ldap-acme container's (platform/acme/image). */
+  ownImages: ["ldap", "acme"],
   provides: ["directory"],
 });

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { AcmeCertificate } from "../platform/acme-certificate";
 import { serviceContainer, type PublishedPort } from "../platform/container";
 import { SENDING_ACCOUNTS } from "../platform/directory";
 import type { DnsRecord } from "../platform/dns";
@@ -23,6 +24,12 @@ export const MAIL_CONTAINERS = {
  * the web apps sharing the directory network cannot deliver or guess passwords there (postfix/main.cf).
  */
 export const DOVECOT_INTERNAL_HOSTNAME = "mail-dovecot-internal";
+
+/**
+ * vmail (uid and gid 5000, made in mail/dovecot/Dockerfile): Dovecot reads the TLS key as this user; the
+ * Postfix master reads it as root (DAC_OVERRIDE).
+ */
+export const VMAIL_USER = { name: "vmail", uid: 5000, gid: 5000 } as const;
 
 /**
  * The association's mail server: Postfix (MX, submission), Dovecot (IMAPS, LMTP delivery, SASL,
@@ -58,9 +65,10 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
       mailboxes: context.volume("mail-mailboxes", this),
       dovecotState: context.volume("mail-dovecot-state", this),
       rspamd: context.volume("mail-rspamd", this),
-      tls: settings.tls.source === "self-signed" ? context.volume("mail-tls", this) : settings.tls.path,
+      tls: settings.tls.source === "directory" ? settings.tls.path : context.volume("mail-tls", this),
     };
-    const tlsMount = { source: volumes.tls, target: "/tls", readOnly: settings.tls.source === "directory" };
+    // Only Dovecot's self-signed certificate is written by a daemon; otherwise they only read it.
+    const tlsMount = { source: volumes.tls, target: "/tls", readOnly: settings.tls.source !== "self-signed" };
     const directoryCertificate = { source: directory.certificates, target: "/etc/ldap-certs", readOnly: true };
     const mailAccount = directory.serviceAccounts.mail;
     const ldapEnv = {
@@ -110,7 +118,7 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
         role: "app",
         image: context.ownImage("mail-dovecot", "mail/dovecot", this),
         // Rootless Dovecot: all its processes run as vmail, the owner of the mailboxes.
-        user: "vmail",
+        user: VMAIL_USER.name,
         networks: [
           { network: networks.mail, aliases: [DOVECOT_INTERNAL_HOSTNAME] },
           { network: directory.network },
@@ -181,6 +189,14 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
       },
       { parent: this },
     );
+
+    if (settings.tls.source === "acme" && typeof volumes.tls !== "string") {
+      new AcmeCertificate(
+        "mail-acme",
+        { context, service: "mail", domains: [this.hostname], target: volumes.tls, owner: VMAIL_USER },
+        { parent: this },
+      );
+    }
 
     this.provides = {
       mail: {

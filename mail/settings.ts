@@ -27,13 +27,15 @@ export const MailSettings = z
     /** Where DMARC and TLS reports go. Default `postmaster@<domain>`. */
     reportAddress: email().optional(),
     /**
-     * TLS certificate of the mail host. `self-signed` (local): made by the dovecot container at its
-     * first start into the `mail-tls` volume. `directory`: a host directory holding tls.crt and tls.key
-     * (e.g. written by certbot, or exported from the proxy's ACME store by traefik-certs-dumper);
-     * Postfix and Dovecot reload within a minute when tls.crt changes.
+     * TLS certificate of the mail host (its `hostname`). `acme` (production): obtained and renewed by the
+     * `mail-acme` container with the host's `infra:acme` settings (DNS-01 at the registrar) into the
+     * `mail-tls` volume. `self-signed` (local): made by the dovecot container at its first start into
+     * that volume. `directory`: a host directory holding tls.crt and tls.key, written by something else.
+     * Postfix and Dovecot wait for the first certificate, and reload within a minute when tls.crt changes.
      */
     tls: z
       .union([
+        z.strictObject({ source: z.literal("acme") }),
         z.strictObject({ source: z.literal("self-signed") }),
         z.strictObject({ source: z.literal("directory"), path: z.string().regex(/^\/\S+$/, { error: "expected an absolute path" }) }),
       ])
@@ -66,7 +68,8 @@ export const MailService = declareService({
   name: "mail",
   summary: "Postfix, Dovecot and rspamd: the association's mail, accounts from the directory",
   settings: MailSettings,
-  ownImages: ["mail-postfix", "mail-dovecot", "mail-rspamd", "mail-mta-sts"],
+  /** `acme`: the mail-acme container's (platform/acme/image). */
+  ownImages: ["mail-postfix", "mail-dovecot", "mail-rspamd", "mail-mta-sts", "acme"],
   needs: { directory: "required" },
   provides: ["mail"],
 });

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import type { AcmeConfig } from "./acme-settings";
 import { ownImage, upstreamImage, type PinnedImage } from "./images";
 import type { ImagesConfig } from "./images-settings";
 import type { PartnerConfig } from "./tenants";
@@ -23,6 +24,13 @@ export interface HostSettings {
   /** How the proxy gets certificates: the routes' TLS labels depend on it. */
   tls: "acme" | "self-signed";
   partners: readonly PartnerConfig[];
+  /** Contact of the host's ACME accounts (Let's Encrypt), when the stack gives one (`infra:acmeEmail`). */
+  acmeEmail?: string;
+  /**
+   * How the directory's and the mail server's certificates are obtained with ACME (`infra:acme`, DNS-01 at
+   * the registrar; platform/acme-certificate.ts). Absent on hosts where no service chooses `tls: acme`.
+   */
+  acme?: AcmeConfig;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { sshTarget } from "../hosts/settings";
+import { DNS_PROVIDER_VARIABLES, looksSecret, reservedVariable } from "../platform/acme-settings";
 import type { ServiceDeclaration } from "../platform/service";
 import { MAIL_SENDERS, MISSING_SMTP_PASSWORD } from "../platform/smtp-client";
 import { tenantAddresses, type PartnerConfig } from "../platform/tenants";
@@ -37,11 +38,72 @@ export function partnerOnAssociationDomain(stack: { domain: string; partners: re
   );
 }
 
-/** Let's Encrypt needs a contact address. */
-export function acmeNeedsEmail(stack: { acmeEmail?: string; services: { proxy: { tls: string } } }): ConfigProblem[] {
-  return stack.services.proxy.tls === "acme" && !stack.acmeEmail
-    ? [{ path: ["acmeEmail"], message: "required when services.proxy.tls is 'acme'" }]
-    : [];
+/** The settings by which a service takes its certificate from the host's ACME settings (`infra:acme`). */
+interface AcmeChoices {
+  ldap?: { tls: string };
+  mail?: { tls: { source: string } };
+}
+
+/** Which of the directory and the mail server take their certificate from `infra:acme`, as setting paths. */
+export function acmeCertificateUsers(services: AcmeChoices): string[] {
+  return [
+    ...(services.ldap?.tls === "acme" ? ["services.ldap.tls"] : []),
+    ...(services.mail?.tls.source === "acme" ? ["services.mail.tls.source"] : []),
+  ];
+}
+
+/** Let's Encrypt needs a contact address, for the proxy's account and for the directory's and mail's. */
+export function acmeNeedsEmail(stack: { acmeEmail?: string; services: { proxy: { tls: string } } & AcmeChoices }): ConfigProblem[] {
+  const users = [...(stack.services.proxy.tls === "acme" ? ["services.proxy.tls"] : []), ...acmeCertificateUsers(stack.services)];
+  return users.length > 0 && !stack.acmeEmail ? [{ path: ["acmeEmail"], message: `required when ${users[0]} is 'acme'` }] : [];
+}
+
+/** A certificate from ACME needs to know how to prove the name: the registrar's DNS API and its credentials. */
+export function acmeSettingsPresent(stack: { acme?: unknown; services: AcmeChoices }): ConfigProblem[] {
+  const users = acmeCertificateUsers(stack.services);
+  if (users.length === 0 || stack.acme !== undefined) return [];
+  return [
+    {
+      path: ["acme"],
+      message:
+        `required when ${users.join(" or ")} is 'acme': name the registrar's DNS API in acme.dns.provider (ovh, ...) ` +
+        "with its credentials (docs/contracts.md, Certificates), or choose self-signed",
+    },
+  ];
+}
+
+/**
+ * The DNS provider's variables: those lego needs for the providers we know, secrets only among the
+ * encrypted credentials, each name once, none of the container's own.
+ */
+export function acmeDnsVariables(stack: {
+  acme?: { dns: { provider: string; env: Record<string, unknown>; credentials: Record<string, unknown> } };
+}): ConfigProblem[] {
+  if (stack.acme === undefined) return [];
+  const { provider, env, credentials } = stack.acme.dns;
+  const known = DNS_PROVIDER_VARIABLES[provider];
+  const setSecret = (name: string) => `pulumi config set --secret --path 'infra:acme.dns.credentials.${name}' ...`;
+  const problems: ConfigProblem[] = [];
+  for (const name of Object.keys(env)) {
+    const path = ["acme", "dns", "env", name];
+    if (reservedVariable(name)) problems.push({ path, message: "is set by the ACME container itself; remove it" });
+    else if (name in credentials) problems.push({ path, message: "also set in acme.dns.credentials; keep one" });
+    else if (looksSecret(name) || known?.secret.includes(name)) {
+      problems.push({ path, message: `holds a secret: move it to acme.dns.credentials, encrypted (${setSecret(name)})` });
+    }
+  }
+  for (const name of Object.keys(credentials).filter(reservedVariable)) {
+    problems.push({ path: ["acme", "dns", "credentials", name], message: "is set by the ACME container itself; remove it" });
+  }
+  for (const name of known?.required ?? []) {
+    if (name in env || name in credentials) continue;
+    problems.push(
+      known?.secret.includes(name)
+        ? { path: ["acme", "dns", "credentials", name], message: `required by lego's ${provider} provider (${setSecret(name)})` }
+        : { path: ["acme", "dns", "env", name], message: `required by lego's ${provider} provider` },
+    );
+  }
+  return problems;
 }
 
 /** A remote host (docker: ssh://...) is provisioned over SSH and needs its settings; the local machine is not. */
@@ -95,6 +157,8 @@ export function dependenciesPresent(stack: { services: Partial<Record<string, un
 export const STACK_RULES = [
   partnerOnAssociationDomain,
   acmeNeedsEmail,
+  acmeSettingsPresent,
+  acmeDnsVariables,
   provisioningMatchesHost,
   smtpPasswordWithoutDirectory,
   ownImagesPinned,

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { HostProvisioningSettings } from "../hosts/settings";
+import { AcmeSettings } from "../platform/acme-settings";
 import { ImagesSettings } from "../platform/images-settings";
 import { email, hostname } from "../platform/settings";
 import { Partner } from "../platform/tenants";
@@ -23,8 +24,13 @@ export const StackSettings = z
     domain: hostname(),
     /** How Pulumi reaches the host's Docker engine. */
     docker: DockerHost.default("unix:///var/run/docker.sock"),
-    /** Contact address given to Let's Encrypt; required when the proxy uses ACME. */
+    /** Contact address given to Let's Encrypt; required when the proxy, the directory or the mail server uses ACME. */
     acmeEmail: email().optional(),
+    /**
+     * Certificates of the directory and the mail server (`tls: acme`): the ACME server and the registrar's
+     * DNS API that proves the names are ours (platform/acme-settings.ts). The proxy keeps its own ACME.
+     */
+    acme: AcmeSettings.optional(),
     /** Public IPv4 address of the host: the web services' A records point there (none on local). */
     publicIpv4: z.ipv4({ error: "expected an IPv4 address such as 203.0.113.10" }).optional(),
     /** Memory the containers may use together on this host (sum of their limits), in MiB. */
@@ -148,6 +154,12 @@ function walkSecrets(schema: z.ZodType, value: unknown, path: string[], found: s
       if (typeof value !== "object") return;
       for (const [key, child] of Object.entries(def.shape as Record<string, z.ZodType>)) {
         walkSecrets(child, (value as Record<string, unknown>)[key], [...path, key], found);
+      }
+      return;
+    case "record":
+      if (typeof value !== "object" || Array.isArray(value)) return;
+      for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+        walkSecrets(def.valueType as z.ZodType, child, [...path, key], found);
       }
       return;
     case "array":

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Dovecot entrypoint (runs as vmail): render the LDAP settings and the quota, make a self-signed
-# certificate on first start when asked (TLS_MODE=self-signed), then run Dovecot in the foreground.
+# certificate on first start when asked (TLS_MODE=self-signed) or wait for the one the mail-acme
+# container (TLS_MODE=acme) or the host (TLS_MODE=directory) provides, then run Dovecot in the foreground.
 set -eu
 
 : "${MAIL_HOSTNAME:?}" "${MAIL_QUOTA:?}" "${TLS_MODE:?}"
@@ -52,6 +53,22 @@ if [ "$TLS_MODE" = "self-signed" ] && [ ! -s /tls/tls.crt ]; then
   mv /tls/tls.key.new /tls/tls.key
   chmod 0644 /tls/tls.crt.new
   mv /tls/tls.crt.new /tls/tls.crt
+fi
+
+# Without its certificate Dovecot would exit at once, into a restart loop: wait for it, saying so (the
+# container stays unhealthy meanwhile).
+if [ ! -s /tls/tls.crt ] || [ ! -s /tls/tls.key ]; then
+  echo "entrypoint: waiting for tls.crt and tls.key in /tls (TLS_MODE=$TLS_MODE); Dovecot starts once they are there"
+  trap 'exit 143' TERM INT
+  waited=0
+  until [ -s /tls/tls.crt ] && [ -s /tls/tls.key ]; do
+    sleep 2
+    waited=$((waited + 2))
+    if [ $((waited % 300)) -eq 0 ]; then
+      echo "entrypoint: still no certificate in /tls after $waited s (TLS_MODE=$TLS_MODE: see the mail-acme container's logs)" >&2
+    fi
+  done
+  trap - TERM INT
 fi
 
 /usr/local/bin/cert-watch.sh "doveadm reload" &

@@ -37,15 +37,21 @@ for address in ${MAIL_SERVICE_SENDERS:-}; do
   printf '%s %s\n' "$address" "$address" >> /etc/postfix/service-senders
 done
 
+# The certificate comes from the dovecot container (self-signed), the mail-acme container (ACME) or the
+# host (a directory). Wait for it, saying so, rather than exit into a restart loop; the container stays
+# unhealthy meanwhile (nothing answers on 25).
+trap 'exit 143' TERM INT
 waited=0
 until [ -s /tls/tls.crt ] && [ -s /tls/tls.key ]; do
-  if [ "$waited" -ge 120 ]; then
-    echo "entrypoint: no certificate in /tls after 120 s (made by the dovecot container, or given)" >&2
-    exit 1
+  if [ "$waited" -eq 5 ]; then
+    echo "entrypoint: waiting for tls.crt and tls.key in /tls (made by the dovecot or mail-acme container, or given)"
+  elif [ "$waited" -gt 0 ] && [ $((waited % 300)) -eq 0 ]; then
+    echo "entrypoint: still no certificate in /tls after $waited s (see the dovecot or mail-acme container's logs)" >&2
   fi
   sleep 1
   waited=$((waited + 1))
 done
+trap - TERM INT
 
 /usr/local/bin/cert-watch.sh "postfix reload" &
 exec postfix start-fg

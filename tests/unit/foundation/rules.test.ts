@@ -92,13 +92,16 @@ const PIN_MESSAGE = "required: this host runs the image; CI writes the pin after
 type Images = { build: true } | { pins: Record<string, string> };
 describe.each<{ case: string; images: Images; services: Record<string, unknown>; problems: unknown[] }>([
   { case: "images built on the host", images: { build: true }, services: { ldap: {} }, problems: [] },
-  { case: "every run image pinned", images: { pins: { ldap: PIN } }, services: { ldap: {} }, problems: [] },
+  { case: "every run image pinned", images: { pins: { ldap: PIN, acme: PIN } }, services: { ldap: {} }, problems: [] },
   { case: "services running none of our images", images: { pins: {} }, services: { mattermost: {} }, problems: [] },
   {
-    case: "the directory's image not pinned",
+    case: "the directory's images not pinned (slapd's, and the ACME client's that keeps its certificate)",
     images: { pins: {} },
     services: { ldap: {} },
-    problems: [{ path: ["images", "pins", "ldap"], message: PIN_MESSAGE }],
+    problems: [
+      { path: ["images", "pins", "ldap"], message: PIN_MESSAGE },
+      { path: ["images", "pins", "acme"], message: PIN_MESSAGE },
+    ],
   },
 ])("ownImagesPinned: $case", ({ images, services, problems }) => {
   it("reports exactly these problems", () => expect(ownImagesPinned({ images, services })).toEqual(problems));

@@ -24,7 +24,8 @@ const SECRET_ENV = [
 describe("directory in the rendered stacks", () => {
   it("runs slapd and its daily job from our image, on the internal directory network only", () => {
     for (const stack of [local, pica02]) {
-      expect(stack.containers.filter((c) => c.service === "ldap").map((c) => c.name)).toEqual(["ldap", "ldap-daily"]);
+      const acme = stack === pica02 ? ["ldap-acme"] : [];
+      expect(stack.containers.filter((c) => c.service === "ldap").map((c) => c.name)).toEqual(["ldap", ...acme, "ldap-daily"]);
       expect(stack.networks).toContainEqual({ name: "directory", internal: true });
       expect(containerOf(stack, "ldap-daily").networks).toEqual(["directory"]);
       expect(containerOf(stack, "ldap").aliases.directory).toEqual(["ldap", `ldap.${stack.config.domain}`]);
@@ -90,7 +91,7 @@ describe("directory in the rendered stacks", () => {
 
 describe("LdapSettings", () => {
   it("documents its defaults", () => {
-    expect(LdapSettings.parse({})).toEqual({ memoryMb: 256, jobMemoryMb: 64, publishLdaps: false, selfSignedTls: false, dailyAt: "03:00", logLevel: "stats" });
+    expect(LdapSettings.parse({})).toEqual({ memoryMb: 256, jobMemoryMb: 64, publishLdaps: false, tls: "acme", dailyAt: "03:00", logLevel: "stats" });
   });
 
   it.each([

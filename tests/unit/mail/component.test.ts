@@ -15,10 +15,10 @@ beforeAll(async () => {
 const mailContainers = (stack: RenderedStack) => stack.containers.filter((c) => c.service === "mail");
 
 describe("mail server in the rendered stacks", () => {
-  it("runs one daemon per container: postfix, dovecot, rspamd, and the MTA-STS policy server", () => {
+  it("runs one daemon per container: postfix, dovecot, rspamd, the MTA-STS policy server, and in production the ACME client", () => {
     const names = ["mail-dovecot", "mail-mta-sts", "mail-postfix", "mail-rspamd"];
     expect(mailContainers(local).map((c) => c.name)).toEqual(names);
-    expect(mailContainers(pica02).map((c) => c.name)).toEqual(names);
+    expect(mailContainers(pica02).map((c) => c.name)).toEqual(["mail-acme", ...names]);
   });
 
   it("serves the MTA-STS policy that the _mta-sts record announces, behind the proxy", () => {
@@ -133,11 +133,22 @@ describe("mail server in the rendered stacks", () => {
     expect(containerOf(pica02, "mail-rspamd").env.RSPAMD_NETWORK_CHECKS).toBe("true");
   });
 
-  it("mounts the given certificate directory read-only in production", () => {
+  it("reads the certificate mail-acme keeps in the mail-tls volume in production, read-only", () => {
     for (const name of ["mail-postfix", "mail-dovecot"]) {
-      expect(containerOf(pica02, name).volumes).toContainEqual({ source: "/etc/ssl/mail", target: "/tls", readOnly: true, kind: "host" });
+      expect(containerOf(pica02, name).volumes).toContainEqual({ source: "mail-tls", target: "/tls", readOnly: true, kind: "volume" });
     }
-    expect(containerOf(pica02, "mail-dovecot").env.TLS_MODE).toBe("directory");
+    expect(containerOf(pica02, "mail-dovecot").env.TLS_MODE).toBe("acme");
+    expect(containerOf(pica02, "mail-acme").volumes).toContainEqual({ source: "mail-tls", target: "/tls", readOnly: false, kind: "volume" });
+    expect(containerOf(pica02, "mail-acme").env).toMatchObject({ ACME_DOMAINS: "mail.picasoft.example.org", TLS_OWNER: "5000:5000" });
+  });
+
+  it("mounts a given certificate directory read-only (tls.source directory)", async () => {
+    const rendered = await renderVariant("pica02", (c) => (c["infra:services"].mail.tls = { source: "directory", path: "/etc/ssl/mail" }));
+    for (const name of ["mail-postfix", "mail-dovecot"]) {
+      expect(containerOf(rendered, name).volumes).toContainEqual({ source: "/etc/ssl/mail", target: "/tls", readOnly: true, kind: "host" });
+    }
+    expect(containerOf(rendered, "mail-dovecot").env.TLS_MODE).toBe("directory");
+    expect(rendered.containers.map((c) => c.name)).not.toContain("mail-acme");
   });
 });
 
