@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { listStacks, renderStack } from "../stacks/render";
+import { withPartners } from "./partners";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 // The same loader as `npm run plan` (sucrase: a fast TypeScript-stripping require hook).
@@ -32,6 +33,25 @@ async function main(): Promise<void> {
     warm.push(performance.now() - start);
   }
   console.log(`  one process, all ${stacks.length} stacks: ${seconds(median(warm))}`);
+
+  // How the render grows with the association: pica01 with generated partners (five containers each).
+  console.log("  scaling (pica01 with N partners, warm; targets: < 5 ms per added container, 40 partners < 2 s):");
+  const points: { partners: number; containers: number; ms: number }[] = [];
+  for (const partners of [1, 10, 40]) {
+    const config = withPartners(partners);
+    const times: number[] = [];
+    let containers = 0;
+    for (let run = 0; run < RUNS; run++) {
+      const start = performance.now();
+      containers = (await renderStack("pica01", config)).containers.length;
+      times.push(performance.now() - start);
+    }
+    points.push({ partners, containers, ms: median(times) });
+    console.log(`    ${String(partners).padStart(2)} partners, ${String(containers).padStart(3)} containers: ${seconds(median(times))}`);
+  }
+  const first = points[0];
+  const last = points[points.length - 1];
+  console.log(`    per added container: ${((last.ms - first.ms) / (last.containers - first.containers)).toFixed(1)} ms`);
 }
 
 main();

@@ -21,8 +21,12 @@ export const HostProvisioningSettings = z.strictObject({
     .string()
     .regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, { error: "expected a PEM certificate" })
     .optional(),
-  /** Password of the hosts' read-only directory account `cn=hosts,ou=services,<base>`. */
-  bindPassword: secretSetting(),
+  /**
+   * Password of the hosts' read-only directory account `cn=hosts,ou=services,<base>`, only where it comes
+   * from nowhere else: a host that runs the directory uses its own, a host with `infra:directoryStack`
+   * reads it from that stack.
+   */
+  bindPassword: secretSetting().optional(),
   /**
    * Where this host publishes the directory (services.ldap.publishLdaps): the addresses of the other
    * hosts whose sssd may connect to LDAPS (636). Nobody else can. Default: none (port closed).

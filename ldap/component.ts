@@ -16,6 +16,7 @@ import {
   type ServiceAccount,
   type ServiceAccountName,
 } from "../platform/directory";
+import type { DnsRecord } from "../platform/dns";
 import type { ServiceArgs, ServiceOutputs } from "../platform/service";
 import type { LdapService } from "./settings";
 
@@ -34,6 +35,8 @@ export const LDAP_USER = { name: "openldap", uid: 100, gid: 101 } as const;
  */
 export class DirectoryServer extends pulumi.ComponentResource implements ServiceOutputs {
   readonly provides: { directory: DirectoryEndpoint };
+  /** Where LDAPS is published for the other hosts: the A record of `ldap.<domain>` they reach it by. */
+  readonly dnsRecords: DnsRecord[];
 
   constructor(name: string, args: ServiceArgs<typeof LdapService>, opts?: pulumi.ComponentResourceOptions) {
     super("infra:service:Directory", name, {}, opts);
@@ -146,6 +149,10 @@ export class DirectoryServer extends pulumi.ComponentResource implements Service
     this.provides = {
       directory: { url, baseDn, network, certificates: volumes.certificate, serviceAccounts: accounts },
     };
-    this.registerOutputs({ url, baseDn });
+    this.dnsRecords =
+      settings.publishLdaps && context.config.publicIpv4
+        ? [{ name: directoryHostname(domain), type: "A", value: context.config.publicIpv4 }]
+        : [];
+    this.registerOutputs({ url, baseDn, dnsRecords: this.dnsRecords });
   }
 }

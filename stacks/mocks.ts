@@ -27,15 +27,21 @@ const PROVIDER_OUTPUTS: Record<string, OutputsOf> = {
   "tls:index/privateKey:PrivateKey": (args, seed) => mockRsaKey(seed("key"), Number(args.inputs.rsaBits ?? 2048)),
 };
 
+const STACK_REFERENCE = "pulumi:pulumi:StackReference";
+
 export class Recorder implements pulumi.runtime.Mocks {
   readonly resources: RenderedResource[] = [];
   private readonly options = new Map<string, RenderedResource["options"]>();
   /** Values the mocks handed out as secrets, or saw marked secret: redacted wherever printed. */
   readonly secrets = new Set<string>();
 
+  /** What `pulumi.StackReference(name)` reads, by the referenced stack's name (rendered beforehand). */
+  readonly stackOutputs = new Map<string, { outputs: Record<string, unknown>; secretOutputNames: string[] }>();
+
   constructor(protected readonly stack: string) {}
 
   newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+    if (args.type === STACK_REFERENCE) return this.readStackReference(args);
     const inputs = unwrapSecrets(args.inputs, this.secrets) as Record<string, any>;
     const seed = (salt: string) =>
       createHash("sha256").update(`${this.stack}\0${args.type}\0${args.name}\0${salt}`).digest("hex");
@@ -45,6 +51,21 @@ export class Recorder implements pulumi.runtime.Mocks {
     const options = this.options.get(`${args.type}::${args.name}`) ?? { deleteBeforeReplace: false, retainOnDelete: false, dependsOn: [] };
     this.resources.push({ type: args.type, name: args.name, inputs, outputs: computed, options });
     return { id: `${args.name}-id`, state: { ...args.inputs, ...computed } };
+  }
+
+  /** A stack reference is a read of the other stack's outputs: answer with its render's. */
+  private readStackReference(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+    const name = String(args.inputs.name ?? args.name);
+    const referenced = this.stackOutputs.get(name);
+    if (!referenced) throw new Error(`stack reference to '${name}', which the render did not prepare`);
+    this.resources.push({
+      type: args.type,
+      name: args.name,
+      inputs: { name },
+      outputs: {},
+      options: { deleteBeforeReplace: false, retainOnDelete: false, dependsOn: [] },
+    });
+    return { id: name, state: { name, ...referenced } };
   }
 
   /** A transformation that sees each resource's options before it is registered. */

@@ -14,7 +14,7 @@ export type PlanContainer = Pick<
   | "privileged" | "noNewPrivileges" | "capDrop" | "capAdd" | "readOnly" | "user" | "exceptions"
 > & { volumes: { source: string; target: string; readOnly: boolean }[] };
 
-export type Plan = Pick<RenderedStack, "stack" | "networks" | "volumes" | "routes" | "dns" | "memory" | "provisioning"> & {
+export type Plan = Pick<RenderedStack, "stack" | "networks" | "volumes" | "routes" | "dns" | "memory" | "provisioning" | "references"> & {
   resources: number;
   containers: PlanContainer[];
 };
@@ -31,6 +31,7 @@ export function toPlan(rendered: RenderedStack): Plan {
     dns: rendered.dns,
     memory: rendered.memory,
     provisioning: rendered.provisioning,
+    references: rendered.references,
   };
   return redact(plan, rendered.secrets);
 }
@@ -103,8 +104,15 @@ export function formatText(plan: Plan): string {
   const exceptions = exceptionLines(plan);
   if (exceptions.length) lines.push("Hardening exceptions:", ...exceptions.map((e) => `  ${e}`), "");
   if (plan.provisioning) lines.push(...provisioningLines(plan.provisioning), "");
+  lines.push(...referenceLines(plan).map((line, i) => (i === 0 ? line : `  ${line}`)), ...(plan.references.length ? [""] : []));
   lines.push(memoryLine(plan));
   return lines.join("\n");
+}
+
+/** Which settings come from which other stack (read at deploy time through a StackReference). */
+function referenceLines(plan: Plan): string[] {
+  if (plan.references.length === 0) return [];
+  return ["Values from other stacks:", ...plan.references.flatMap((r) => r.values.map((value) => `${value} <- ${r.stack}`))];
 }
 
 const mdCell = (text: string) => text.replace(/\|/g, "\\|");
@@ -122,6 +130,7 @@ export function formatMarkdown(plan: Plan): string {
   const exceptions = exceptionLines(plan);
   if (exceptions.length) lines.push("", "## Hardening exceptions", "", ...exceptions.map((e) => `- ${e}`));
   if (plan.provisioning) lines.push("", "## Host provisioning", "", "```", ...provisioningLines(plan.provisioning), "```");
+  if (plan.references.length) lines.push("", "## From other stacks", "", ...referenceLines(plan).slice(1).map((line) => `- ${line}`));
   lines.push("", "## Memory", "", memoryLine(plan), "", "## Diagram", "", "```mermaid", ...mermaid(plan), "```", "");
   return lines.join("\n");
 }

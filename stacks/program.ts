@@ -1,6 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { HostProvisioning, type ProvisioningSummary } from "../hosts/component";
+import { pinnedHostKeySshOptions } from "../hosts/settings";
+import type { DirectoryEndpoint } from "../platform/directory";
 import type { DnsRecord } from "../platform/dns";
 import { HostContext } from "../platform/host-context";
 import { registryHost } from "../platform/images-settings";
@@ -8,6 +10,7 @@ import type { Endpoints, ServiceArgs, ServiceDeclaration, ServiceOutputs } from 
 import { Proxy } from "../services/proxy/component";
 import { SERVICE_CATALOG, type CatalogEntry } from "./catalog";
 import { buildOrder } from "./dependencies";
+import { DIRECTORY_PASSWORDS_OUTPUT, readDirectoryStack, type DirectoryPasswords } from "./directory-stack";
 import { SERVICE_COMPONENTS } from "./registry";
 import { ConfigError, loadStackConfig, type StackConfig } from "./schema";
 
@@ -17,6 +20,8 @@ export interface HostOutputs {
   dns: DnsRecord[];
   /** Remote hosts only: what the machine itself is provisioned with over SSH (files, firewall, groups). */
   provisioning?: ProvisioningSummary;
+  /** Where the directory runs: the service accounts' passwords the other hosts read (secret). */
+  [DIRECTORY_PASSWORDS_OUTPUT]?: DirectoryPasswords;
 }
 
 /**
@@ -30,20 +35,49 @@ export function defineHost(
   transformations: pulumi.ResourceTransformation[] = [],
 ): pulumi.Output<HostOutputs> {
   const root = new HostComponent(stackName, transformations);
-  const provider = new docker.Provider("docker", { host: config.docker, registryAuth: registryAuth(config) }, { parent: root });
+  // A host that reads another host's directory takes the service accounts' passwords from its stack.
+  if (config.directoryStack) config = withDirectoryPasswords(config, readDirectoryStack(config.directoryStack, root));
+  // Remote hosts (docker: ssh://...) get the machine itself prepared over SSH first: Docker installed and
+  // the connection user in its group, logins, firewall, upgrades. The Docker provider waits for it.
+  const provisioning = config.provisioning
+    ? new HostProvisioning("host", { config, settings: config.provisioning }, { parent: root })
+    : undefined;
+  const provider = new docker.Provider(
+    "docker",
+    {
+      host: config.docker,
+      registryAuth: registryAuth(config),
+      // The same host key as the provisioning connection: the engine's ssh client trusts nothing else.
+      sshOpts: config.provisioning ? pinnedHostKeySshOptions(config.provisioning.hostKey) : undefined,
+    },
+    { parent: root, dependsOn: provisioning ? [provisioning.setup] : [] },
+  );
   const context = new HostContext(
-    { domain: config.domain, publicIpv4: config.publicIpv4, images: config.images, tls: config.services.proxy.tls, partners: config.partners },
+    {
+      domain: config.domain,
+      publicIpv4: config.publicIpv4,
+      images: config.images,
+      tls: config.services.proxy.tls,
+      partners: config.partners,
+      acmeEmail: config.acmeEmail,
+      acme: config.acme,
+    },
     provider,
     root,
   );
   new Proxy("proxy", { context, settings: config.services.proxy, acmeEmail: config.acmeEmail }, { parent: root });
 
-  const components = buildServices(context, config, root);
+  const { components, provided } = buildServices(context, config, root);
+  const directoryPasswords = provided.directory && exportedPasswords(provided.directory);
 
-  // Remote hosts (docker: ssh://...) also get the machine itself prepared over SSH: logins, firewall, upgrades.
-  const provisioning = config.provisioning
-    ? new HostProvisioning("host", { config, settings: config.provisioning }, { parent: root }).summary
-    : undefined;
+  if (provisioning) {
+    // The hosts account's password: from the directory on this host, or the directory stack, or the stack file.
+    const bindPassword = provided.directory?.serviceAccounts.hosts.password ?? config.provisioning?.bindPassword;
+    // Unreachable from a valid stack (stacks/rules.ts directoryPasswordSources).
+    if (bindPassword === undefined) throw new Error("provisioning.bindPassword: no source for the hosts account's password");
+    provisioning.installBindPassword(bindPassword);
+  }
+
 
   const urls = components.flatMap((c) => c.urls ?? []).sort();
   const addressRecords: DnsRecord[] = config.publicIpv4
@@ -52,7 +86,12 @@ export function defineHost(
   const dns = pulumi
     .all(components.map((c) => pulumi.output(c.dnsRecords ?? [])))
     .apply((lists) => [...addressRecords, ...lists.flat()].sort((a, b) => `${a.name} ${a.type}`.localeCompare(`${b.name} ${b.type}`)));
-  const outputs = pulumi.output({ urls, dns, ...(provisioning ? { provisioning } : {}) });
+  const outputs = pulumi.output({
+    urls,
+    dns,
+    ...(provisioning ? { provisioning: provisioning.summary } : {}),
+    ...(directoryPasswords ? { [DIRECTORY_PASSWORDS_OUTPUT]: directoryPasswords } : {}),
+  });
   root.publish(outputs);
   return outputs as unknown as pulumi.Output<HostOutputs>;
 }
@@ -64,12 +103,40 @@ function registryAuth(config: StackConfig): docker.types.input.ProviderRegistryA
   return [{ address: registryHost(config.images.registry), username, password }];
 }
 
+/** The passwords other hosts read from this one's stack: the mail senders' and the hosts' accounts. */
+function exportedPasswords(directory: DirectoryEndpoint): pulumi.Output<DirectoryPasswords> {
+  const accounts = directory.serviceAccounts;
+  return pulumi.secret(
+    pulumi
+      .all([accounts.mattermost.password, accounts.nextcloud.password, accounts.hosts.password])
+      .apply(([mattermost, nextcloud, hosts]): DirectoryPasswords => ({ mattermost, nextcloud, hosts })),
+  );
+}
+
+/** The settings a directory stack provides (stacks/directory-stack.ts), filled in where this host has them. */
+function withDirectoryPasswords(config: StackConfig, password: (account: keyof DirectoryPasswords) => pulumi.Output<string>): StackConfig {
+  const { mattermost, nextcloud } = config.services;
+  return {
+    ...config,
+    services: {
+      ...config.services,
+      ...(mattermost ? { mattermost: { ...mattermost, smtp: { ...mattermost.smtp, password: password("mattermost") } } } : {}),
+      ...(nextcloud ? { nextcloud: { ...nextcloud, smtp: { ...nextcloud.smtp, password: password("nextcloud") } } } : {}),
+    },
+    provisioning: config.provisioning && { ...config.provisioning, bindPassword: password("hosts") },
+  };
+}
+
 /** The enabled services in dependency order; each gets the endpoints it declared, from those built before it. */
-function buildServices(context: HostContext, config: StackConfig, parent: pulumi.Resource): ServiceOutputs[] {
+function buildServices(
+  context: HostContext,
+  config: StackConfig,
+  parent: pulumi.Resource,
+): { components: ServiceOutputs[]; provided: Partial<Endpoints> } {
   const services = config.services as Partial<Record<CatalogEntry["name"], unknown>>;
   const enabled = SERVICE_CATALOG.filter((service) => services[service.name] !== undefined);
   const provided: Partial<Endpoints> = {};
-  return buildOrder<ServiceDeclaration>(enabled).map((declaration) => {
+  const components = buildOrder<ServiceDeclaration>(enabled).map((declaration) => {
     const endpoints = Object.fromEntries(
       Object.keys(declaration.needs ?? {})
         .filter((endpoint) => provided[endpoint as keyof Endpoints] !== undefined)
@@ -86,6 +153,7 @@ function buildServices(context: HostContext, config: StackConfig, parent: pulumi
     Object.assign(provided, component.provides);
     return component;
   });
+  return { components, provided };
 }
 
 /** The root of a host's resources; its outputs are the host's URLs and DNS records. */

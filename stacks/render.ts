@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig, type StackConfig } from "./schema";
+import { DIRECTORY_PASSWORDS_OUTPUT, stackNameOf } from "./directory-stack";
+import { CONFIG_NAMESPACE, loadStackConfig, type StackConfig } from "./schema";
 import { Recorder as MockRecorder } from "./mocks";
 import { readStackFile } from "./stack-files";
 import { defineHost, type HostOutputs } from "./program";
@@ -24,16 +25,39 @@ export async function renderStack(
   stack: string,
   config?: Record<string, unknown>,
   recorder: Recorder = new Recorder(stack),
+  options: { stackTraces?: boolean } = {},
 ): Promise<RenderedStack> {
   const { values, secretKeys, encryptedPaths, secrets } = mockConfig(stack, config ?? readStackFile(stack));
   secrets.forEach((secret) => recorder.secrets.add(secret));
+  // A host that reads another host's directory: render that stack first, and answer the reference with
+  // its outputs (its secrets stay secrets here too). Renders run one after the other: mocks are global.
+  const directoryStack = values[`${CONFIG_NAMESPACE}:directoryStack`];
+  if (directoryStack) {
+    const referenced = await renderStack(stackNameOf(directoryStack));
+    recorder.stackOutputs.set(directoryStack, { outputs: { ...referenced.outputs }, secretOutputNames: [DIRECTORY_PASSWORDS_OUTPUT] });
+    referenced.secrets.forEach((secret) => recorder.secrets.add(secret));
+  }
 
   pulumi.runtime.setAllConfig(values, secretKeys);
   await pulumi.runtime.setMocks(recorder, "infra", stack, false);
+  // Config mistakes are reported here, with the usual error machinery.
   const hostConfig = loadStackConfig((keyPath) => encryptedPaths.has(keyPath));
-  const outputs = await resolve(defineHost(stack, hostConfig, [recorder.observeOptions]));
-  await waitForRegistrations();
-  return recorder.result(hostConfig, outputs);
+  // The SDK captures a stack trace for every promise it makes (for leak debugging only): about half the
+  // time of a render. They are off while the program registers its resources; if that fails, the stack
+  // is rendered again with them, so that the error says where it happened. `pulumi up` is unaffected.
+  const limit = Error.stackTraceLimit;
+  if (!options.stackTraces) Error.stackTraceLimit = 0;
+  try {
+    const outputs = await resolve(defineHost(stack, hostConfig, [recorder.observeOptions]));
+    await waitForRegistrations();
+    return recorder.result(hostConfig, outputs);
+  } catch (error) {
+    if (options.stackTraces) throw error;
+    Error.stackTraceLimit = limit;
+    return await renderStack(stack, config, new Recorder(stack), { stackTraces: true });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** Resolve an Output under the mock runtime (its value is always known there). */

@@ -1,5 +1,6 @@
 import type { ProvisioningSummary } from "../hosts/summary";
 import type { DnsRecord } from "../platform/dns";
+import type { HostOutputs } from "./program";
 import type { StackConfig } from "./schema";
 
 /**
@@ -70,6 +71,10 @@ export interface RenderedStack {
   memory: { budgetMb: number; usedMb: number; withinBudget: boolean };
   /** What a remote host is prepared with over SSH (hosts/); null on local. */
   provisioning: ProvisioningSummary | null;
+  /** Values this stack reads from other stacks (StackReference), by key path of its config. */
+  references: { stack: string; values: string[] }[];
+  /** The stack's outputs (`pulumi stack output`), secrets included as values. */
+  outputs: HostOutputs;
   /** Every secret value the mocks produced or the stack file encrypted: never printed. */
   secrets: string[];
 }

@@ -118,15 +118,58 @@ export function provisioningMatchesHost(stack: { docker: string; provisioning?: 
   return [];
 }
 
-/** A service that sends mail on a host without the directory needs its account's password in the stack file. */
+/**
+ * A service that sends mail on a host without the directory, and without `directoryStack` to read the
+ * password from, needs its account's password in the stack file.
+ */
 export function smtpPasswordWithoutDirectory(stack: {
+  directoryStack?: string;
   services: Partial<Record<string, unknown>> & { ldap?: unknown };
 }): ConfigProblem[] {
-  if (stack.services.ldap !== undefined) return [];
+  if (stack.services.ldap !== undefined || stack.directoryStack !== undefined) return [];
   return MAIL_SENDERS.filter((service) => {
     const settings = stack.services[service] as { smtp: { password?: unknown } } | undefined;
     return settings !== undefined && settings.smtp.password === undefined;
   }).map((service) => ({ path: ["services", service, "smtp", "password"], message: MISSING_SMTP_PASSWORD }));
+}
+
+/**
+ * Each service account password has one source: the directory on this host, or the directory's stack
+ * (`directoryStack`), or, where neither exists, the stack file. A value written in the file where another
+ * source exists would silently lose against it, so it is refused.
+ */
+export function directoryPasswordSources(stack: {
+  docker: string;
+  directoryStack?: string;
+  services: Partial<Record<string, unknown>> & { ldap?: unknown };
+  provisioning?: { bindPassword?: unknown };
+}): ConfigProblem[] {
+  const local = stack.services.ldap !== undefined;
+  if (local && stack.directoryStack !== undefined) {
+    return [{ path: ["directoryStack"], message: "this host runs the directory itself (services.ldap); remove directoryStack" }];
+  }
+  const source = local ? "the directory on this host (services.ldap)" : stack.directoryStack && `the directory's stack (directoryStack: ${stack.directoryStack})`;
+  const problems: ConfigProblem[] = [];
+  if (stack.provisioning) {
+    if (source && stack.provisioning.bindPassword !== undefined) {
+      problems.push({ path: ["provisioning", "bindPassword"], message: `comes from ${source}; remove it from the stack file` });
+    }
+    if (!source && stack.provisioning.bindPassword === undefined) {
+      problems.push({
+        path: ["provisioning", "bindPassword"],
+        message: "required: the hosts account's password (pulumi config set --secret --path ...), or name the directory's stack in directoryStack",
+      });
+    }
+  }
+  if (stack.directoryStack !== undefined) {
+    for (const service of MAIL_SENDERS) {
+      const settings = stack.services[service] as { smtp: { password?: unknown } } | undefined;
+      if (settings?.smtp.password !== undefined) {
+        problems.push({ path: ["services", service, "smtp", "password"], message: `comes from ${source}; remove it from the stack file` });
+      }
+    }
+  }
+  return problems;
 }
 
 /** On a host that pulls our images from the registry, each image an enabled service runs must be pinned. */
@@ -161,6 +204,7 @@ export const STACK_RULES = [
   acmeDnsVariables,
   provisioningMatchesHost,
   smtpPasswordWithoutDirectory,
+  directoryPasswordSources,
   ownImagesPinned,
   dependenciesPresent,
 ] as const;

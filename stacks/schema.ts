@@ -31,6 +31,14 @@ export const StackSettings = z
      * DNS API that proves the names are ours (platform/acme-settings.ts). The proxy keeps its own ACME.
      */
     acme: AcmeSettings.optional(),
+    /**
+     * The stack of the host that runs the directory, when it is another one (`organization/infra/pica02`):
+     * the service accounts' passwords this host uses are read from its outputs (stacks/directory-stack.ts).
+     */
+    directoryStack: z
+      .string()
+      .regex(/^[\w.-]+\/[\w.-]+\/[\w.-]+$/, { error: "expected the stack's full name: <organization>/<project>/<stack>, e.g. organization/infra/pica02" })
+      .optional(),
     /** Public IPv4 address of the host: the web services' A records point there (none on local). */
     publicIpv4: z.ipv4({ error: "expected an IPv4 address such as 203.0.113.10" }).optional(),
     /** Memory the containers may use together on this host (sum of their limits), in MiB. */
@@ -73,7 +81,7 @@ export function parseStackConfig(raw: Record<string, unknown>, isEncrypted: (pat
   const problems = result.success ? [] : result.error.issues.map((issue) => formatIssue(issue, raw));
   for (const path of secretPaths(raw)) {
     if (!isEncrypted(path)) {
-      problems.push(`${path}: is written in plain text; expected a secret (pulumi config set --secret --path '${path}' ...)`);
+      problems.push(`${path}: is written in plain text; expected a secret (pulumi config set --secret --path '${CONFIG_NAMESPACE}:${path}' ...)`);
     }
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
@@ -118,7 +126,8 @@ function formatIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): str
     const keys = issue.keys.map((k) => (path === "(stack)" ? k : `${path}.${k}`));
     return `${keys.join(", ")}: unknown setting; check the spelling against the service's settings`;
   }
-  if (issue.code === "invalid_type" && valueAt(raw, issue.path) === undefined) {
+  // A missing value gets the generic message unless its schema says more (e.g. how to obtain it).
+  if (issue.code === "invalid_type" && valueAt(raw, issue.path) === undefined && issue.message.startsWith("Invalid input")) {
     return `${path}: is required; expected ${issue.expected}`;
   }
   return `${path}: ${issue.message}`;
@@ -132,7 +141,7 @@ function valueAt(raw: unknown, path: PropertyKey[]): unknown {
 export function secretPaths(raw: Record<string, unknown>): string[] {
   const found: string[] = [];
   walkSecrets(StackSettings, raw, [], found);
-  return found;
+  return [...new Set(found)];
 }
 
 function walkSecrets(schema: z.ZodType, value: unknown, path: string[], found: string[]): void {
@@ -161,6 +170,10 @@ function walkSecrets(schema: z.ZodType, value: unknown, path: string[], found: s
       for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
         walkSecrets(def.valueType as z.ZodType, child, [...path, key], found);
       }
+      return;
+    case "union":
+      // Each option that has a secret at this value's keys finds it (found once: the list is de-duplicated).
+      for (const option of def.options as z.ZodType[]) walkSecrets(option, value, path, found);
       return;
     case "array":
       if (!Array.isArray(value)) return;

@@ -30,6 +30,12 @@ export function readStackFile(stack: string): Record<string, unknown> {
   if (!fs.existsSync(file)) {
     throw new UnknownStackError(`unknown stack '${stack}'; expected one of: ${listStacks().join(", ")}`);
   }
+  return readStackFileAt(file);
+}
+
+/** The `config:` map of the stack file at `file` (any path: a copy, a generated variant). */
+export function readStackFileAt(file: string): Record<string, unknown> {
+  if (!fs.existsSync(file)) throw new UnknownStackError(`no stack file at ${file}`);
   const parsed = parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
   return parsed?.config ?? {};
 }

@@ -1,4 +1,5 @@
 import type { StackConfig } from "./schema";
+import { filledPaths } from "./directory-stack";
 import type { HostOutputs } from "./program";
 import type { RenderedContainer, RenderedImage, RenderedResource, RenderedStack } from "./rendered";
 
@@ -42,6 +43,8 @@ export function summarize(
     dns: outputs.dns,
     memory: { budgetMb: config.memoryBudgetMb, usedMb, withinBudget: usedMb <= config.memoryBudgetMb },
     provisioning: outputs.provisioning ?? null,
+    references: config.directoryStack ? [{ stack: config.directoryStack, values: filledPaths(config) }] : [],
+    outputs,
     secrets,
   };
 }

@@ -1,7 +1,7 @@
 /**
- * Our own images: every folder with a Dockerfile under ldap/image and mail/. The image name is
- * the one the stacks pin under infra:images.pins (ldap/image -> ldap, mail/postfix -> mail-postfix).
- * hosts/ holds a test-only image and is never pushed.
+ * Our own images: ldap/image, every folder with a Dockerfile under mail/, and platform/acme/image. The
+ * image name is the one the stacks pin under infra:images.pins (ldap/image -> ldap, mail/postfix ->
+ * mail-postfix, platform/acme/image -> acme). hosts/ holds a test-only image and is never pushed.
  */
 import { readdirSync } from "node:fs";
 import * as path from "node:path";
@@ -19,13 +19,14 @@ export function ownImageOf(dockerfile: string): OwnImage | undefined {
   if (parts.at(-1) !== "Dockerfile") return undefined;
   const dirs = parts.slice(0, -1);
   if (dirs.join("/") === "ldap/image") return { name: "ldap", context: "ldap/image" };
+  if (dirs.join("/") === "platform/acme/image") return { name: "acme", context: "platform/acme/image" };
   if (dirs[0] === "mail" && dirs.length >= 2) return { name: dirs.join("-"), context: dirs.join("/") };
   return undefined;
 }
 
 /** Every image we push, found from the Dockerfiles in the checkout, sorted by name. */
 export function discoverOwnImages(repoRoot: string): OwnImage[] {
-  const candidates = ["ldap", "mail"].flatMap((top) => {
+  const candidates = ["ldap", "mail", "platform"].flatMap((top) => {
     try {
       return (readdirSync(path.join(repoRoot, top), { recursive: true }) as string[]).map((p) =>
         `${top}/${p.split(path.sep).join("/")}`,

@@ -19,6 +19,7 @@ export interface ToolCheck {
 export const UNIT_TOOLS: ToolCheck[] = [
   { need: "shellcheck (rendered scripts and images' shell)", debianPackage: "shellcheck", command: ["shellcheck", "--version"] },
   { need: "git (pipeline checks through gitlab-ci-local)", debianPackage: "git", command: ["git", "--version"] },
+  { need: "openssl (test certificates)", debianPackage: "openssl", command: ["openssl", "version"] },
 ];
 
 /** Tools the integration layer runs, beyond the Docker engine itself (tests/helpers/docker.ts). */
@@ -35,6 +36,8 @@ export const INTEGRATION_TOOLS: ToolCheck[] = [
   // The registry scenario (tests/integration/ci/registry.test.ts): registry v2 with htpasswd users.
   { need: "a container registry (registry v2)", debianPackage: "docker-registry", command: ["sh", "-c", "command -v docker-registry"] },
   { need: "htpasswd (bcrypt users of the test registry)", debianPackage: "apache2-utils", command: ["htpasswd", "-nbB", "u", "p"] },
+  // The certificate scenarios (tests/integration/acme): Let's Encrypt's test server and its DNS stand-in.
+  { need: "pebble and pebble-challtestsrv (test ACME server)", debianPackage: "pebble", command: ["sh", "-c", "command -v pebble && command -v pebble-challtestsrv"] },
   // The CI SSH set-up scenario (tests/integration/ci/ssh-setup.test.ts) and the hosts' login scenarios.
   { need: "the OpenSSH client tools (ssh-agent, ssh-add, ssh-keygen)", debianPackage: "openssh-client", command: ["sh", "-c", "command -v ssh-agent && command -v ssh-add && command -v ssh-keygen"] },
 ];

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { SERVICE_CATALOG } from "../../../stacks/catalog";
 import { describe, expect, it, vi } from "vitest";
 import { discoverOwnImages, imagesToBuild, type OwnImage, ownImageOf } from "../../../ci/lib/own-images";
 import { openPinMergeRequest, type PinMergeRequestApi } from "../../../ci/lib/pin-merge-request";
@@ -14,6 +15,7 @@ const DIGEST = `sha256:${"d".repeat(64)}`;
 describe("ownImageOf", () => {
   it.each([
     ["ldap/image/Dockerfile", { name: "ldap", context: "ldap/image" }],
+    ["platform/acme/image/Dockerfile", { name: "acme", context: "platform/acme/image" }],
     ["mail/postfix/Dockerfile", { name: "mail-postfix", context: "mail/postfix" }],
     ["mail/images/dovecot/Dockerfile", { name: "mail-images-dovecot", context: "mail/images/dovecot" }],
   ])("names the image built from %s", (dockerfile, image) => {
@@ -155,5 +157,12 @@ describe("openPinMergeRequest", () => {
       "Pin images ldap, mail-postfix built from 89abcdef",
       expect.objectContaining({ removeSourceBranch: true, description: expect.stringContaining("`stacks/Pulumi.pica02.yaml`: mail-postfix, ldap") }),
     );
+  });
+});
+
+describe("the images CI pushes", () => {
+  it("are exactly the images the services declare (ownImages), so that every pin a stack needs gets built", () => {
+    const declared = [...new Set(SERVICE_CATALOG.flatMap((service) => [...((service as { ownImages?: readonly string[] }).ownImages ?? [])]))].sort();
+    expect(discoverOwnImages(path.resolve(__dirname, "../../..")).map((image) => image.name)).toEqual(declared);
   });
 });

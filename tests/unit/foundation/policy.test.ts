@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { checkContainer, checkDataIsolation, checkImage, checkStack } from "../../../policy/rules";
 import { renderStack } from "../../../stacks/render";
 
-/** A container as services/container.ts renders it; each case below breaks one rule. */
+/** A container as platform/container.ts renders it; each case below breaks one rule. */
 async function goodContainer(): Promise<Record<string, any>> {
   const rendered = await renderStack("local");
   const proxy = rendered.resources.find((r) => r.type === "docker:index/container:Container" && r.name === "proxy");
@@ -38,7 +38,7 @@ const badContainers: [string, (c: Record<string, any>) => Record<string, any>, s
 ];
 
 describe("hardening policies", () => {
-  it("accept the container services/container.ts renders", async () => {
+  it("accept the container platform/container.ts renders", async () => {
     expect(checkContainer("proxy", await goodContainer())).toEqual([]);
   });
 

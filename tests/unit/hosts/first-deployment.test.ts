@@ -13,7 +13,7 @@ describe.each(["pica01", "pica02"])("stack %s, a remote host", (stack) => {
 
   it("prepares the machine before the Docker provider connects to it", () => {
     const provider = rendered.resources.find((r) => r.type === "pulumi:providers:docker");
-    expect(provider?.options.dependsOn).toEqual(["host"]);
+    expect(provider?.options.dependsOn).toEqual(["host-setup"]);
   });
 
   it("makes the Docker provider's ssh client trust the stack's host key and nothing else", () => {

@@ -34,13 +34,21 @@ const mistakes: [string, (c: Record<string, any>) => void, string][] = [
     "services.mattermost.smtp.password: is written in plain text",
   ],
   [
-    "no SMTP password while the directory runs on another host",
-    (c) => delete c["infra:services"].mattermost.smtp.password,
+    "no SMTP password while the directory runs on another host, and no directory stack to read it from",
+    (c) => {
+      delete c["infra:directoryStack"];
+      c["infra:provisioning"].bindPassword = { secure: "v1:ZXhhbXBsZQ==:eA==" };
+      c["infra:services"].nextcloud.smtp.password = { secure: "v1:ZXhhbXBsZQ==:eA==" };
+    },
     "services.mattermost.smtp.password: required when the directory does not run on this host",
   ],
   [
-    "LDAP login without the service account's password",
-    (c) => delete c["infra:services"].nextcloud.smtp.password,
+    "LDAP login without the service account's password, and no directory stack to read it from",
+    (c) => {
+      delete c["infra:directoryStack"];
+      c["infra:provisioning"].bindPassword = { secure: "v1:ZXhhbXBsZQ==:eA==" };
+      c["infra:services"].mattermost.smtp.password = { secure: "v1:ZXhhbXBsZQ==:eA==" };
+    },
     "services.nextcloud.smtp.password: required when the directory does not run on this host",
   ],
   ["an LDAP URL without TLS", (c) => (c["infra:services"].nextcloud.ldap.url = "ldap://ldap.picasoft.example.org"), "services.nextcloud.ldap.url: expected ldaps://host[:port]"],

@@ -1,0 +1,42 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { stringify } from "yaml";
+import { afterAll, describe, expect, it } from "vitest";
+import { withPartners } from "../../../bench/partners";
+import { formatJson, toPlan } from "../../../stacks/plan-format";
+import { renderStack } from "../../../stacks/render";
+
+const REPO_ROOT = path.resolve(__dirname, "../../..");
+
+describe("the plan as the association grows", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "plan-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("prints a 40-partner JSON plan whole through a pipe (over 64 KiB), as it does to a file", () => {
+    const file = path.join(dir, "Pulumi.pica01.yaml");
+    writeFileSync(file, stringify({ config: withPartners(40) }));
+    const plan = `node -r sucrase/register/ts stacks/plan.ts --stack pica01 --file ${file} --format json`;
+    // The reader takes its time, so the plan's writes find a full pipe: what cut it at 64 KiB before.
+    const piped = execFileSync("sh", ["-c", `${plan} | (sleep 1; cat)`], { cwd: REPO_ROOT, encoding: "utf8", maxBuffer: 64 << 20 });
+    const redirected = path.join(dir, "plan.json");
+    execFileSync("sh", ["-c", `${plan} > ${redirected}`], { cwd: REPO_ROOT });
+    expect(piped.length).toBeGreaterThan(65_536);
+    expect(JSON.parse(piped).containers).toHaveLength(4 + 40 * 5 + 5);
+    expect(piped).toBe(execFileSync("cat", [redirected], { encoding: "utf8", maxBuffer: 64 << 20 }));
+  }, 120_000);
+
+  it("renders the same JSON plan with the SDK's stack traces off (the fast render) as with Pulumi's defaults", async () => {
+    const config = withPartners(10);
+    const fast = formatJson(toPlan(await renderStack("pica01", config)));
+    const defaults = formatJson(toPlan(await renderStack("pica01", config, undefined, { stackTraces: true })));
+    expect(fast).toBe(defaults);
+  }, 60_000);
+
+  it("restores the stack trace limit after a render", async () => {
+    const before = Error.stackTraceLimit;
+    await renderStack("local");
+    expect(Error.stackTraceLimit).toBe(before);
+  });
+});
