@@ -1,6 +1,6 @@
 #!/bin/bash
 # Everything `npm run lint` checks: types, the layering of the folders, ESLint, the formatting, and
-# shellcheck on every tracked shell script (by extension or shebang).
+# every tracked shell script (by extension or shebang) through shellcheck.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
