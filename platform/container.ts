@@ -88,6 +88,12 @@ export interface ServiceContainerArgs {
   exceptions?: HardeningExceptions;
   /** One-shot containers (jobs) exit and are not restarted. */
   restart?: "unless-stopped" | "no";
+  /**
+   * How long the container may take to stop after its stop signal before it is killed, for `docker stop`,
+   * a daemon restart and host shutdown (Docker's default: 10 s) and for Pulumi replacing or deleting it
+   * (the provider's default: 0 s, an immediate kill). For daemons that flush or save on the way out.
+   */
+  stopGraceSeconds?: number;
 }
 
 export const LOG_OPTIONS = { "max-size": "10m", "max-file": "3" };
@@ -133,6 +139,10 @@ export function serviceContainer(
       // that cannot start, e.g. for lack of a certificate, must not be reported as deployed).
       wait: !oneShot,
       waitTimeout: oneShot ? undefined : healthyWithinSeconds(timing),
+      // Read back as whole seconds (Config.StopTimeout); the provider stops with destroyGraceSeconds before a
+      // delete or a replacement, and with no grace at all when it is unset.
+      stopTimeout: args.stopGraceSeconds,
+      destroyGraceSeconds: args.stopGraceSeconds,
       logDriver: "json-file",
       logOpts: LOG_OPTIONS,
       networksAdvanced: args.networks.map(({ network, aliases }) => ({ name: network.name, aliases: aliases ?? [] })),

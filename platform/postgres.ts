@@ -4,6 +4,12 @@ import { serviceContainer } from "./container";
 import type { HostContext } from "./host-context";
 
 export const POSTGRES_IMAGE = "postgres:16.4-bookworm";
+/**
+ * After the image's stop signal (SIGINT, fast shutdown) PostgreSQL writes a shutdown checkpoint; killed
+ * before the end, it recovers from its WAL at the next start. The image's Dockerfile: "even 90 seconds
+ * may not be long enough" (platform/upstream-images.ts).
+ */
+const STOP_GRACE_SECONDS = 90;
 
 export interface PostgresArgs {
   context: HostContext;
@@ -50,6 +56,7 @@ export class Postgres extends pulumi.ComponentResource {
         env: { POSTGRES_DB: args.database, POSTGRES_USER: args.user, POSTGRES_PASSWORD: this.password },
         volumes: [{ source: context.volume(`${name}-data`, this), target: "/var/lib/postgresql/data" }],
         healthcheck: { test: ["CMD", "pg_isready", "-U", args.user, "-d", args.database], intervalSeconds: 10 },
+        stopGraceSeconds: STOP_GRACE_SECONDS,
       },
       { parent: this },
     );

@@ -44,4 +44,10 @@ export const CANONICAL_CONTAINER_FIELDS: readonly CanonicalField[] = [
   goDurationField("healthcheck.interval"),
   goDurationField("healthcheck.timeout"),
   goDurationField("healthcheck.startPeriod"),
+  {
+    // d.Set("stop_timeout", container.Config.StopTimeout): an int, nil when unset (the field is Computed).
+    path: "stopTimeout",
+    form: "whole seconds above 0, or unset (Config.StopTimeout)",
+    isCanonical: (value) => value === undefined || (typeof value === "number" && Number.isInteger(value) && value > 0),
+  },
 ];

@@ -13,7 +13,20 @@ export interface RedisArgs {
   image?: string;
 }
 
-/** A password-protected Redis cache for one application, on its internal network, without persistence. */
+/**
+ * Memory Redis may use for data, out of the container's limit: the rest is for its own overhead,
+ * connections and allocator fragmentation. Without it Redis has no limit (the 64-bit default) and the
+ * kernel kills it at the container's limit instead of Redis evicting keys (platform/upstream-images.ts).
+ */
+export function redisMaxMemoryMb(containerMb: number): number {
+  return Math.floor(containerMb * 0.75);
+}
+
+/**
+ * A password-protected Redis cache for one application, on its internal network, without persistence.
+ * At its memory bound it evicts the least recently used keys: everything in it can be recomputed (cache)
+ * or is short-lived (file locks, which expire).
+ */
 export class Redis extends pulumi.ComponentResource {
   readonly hostname: string;
   readonly password: pulumi.Output<string>;
@@ -36,7 +49,11 @@ export class Redis extends pulumi.ComponentResource {
         memoryMb: args.memoryMb,
         // The password reaches redis-server through the environment, never the command line (visible in ps).
         env: { REDIS_PASSWORD: this.password, REDISCLI_AUTH: this.password },
-        command: ["sh", "-c", 'exec redis-server --requirepass "$REDIS_PASSWORD" --save "" --appendonly no'],
+        command: [
+          "sh",
+          "-c",
+          `exec redis-server --requirepass "$REDIS_PASSWORD" --save "" --appendonly no --maxmemory ${redisMaxMemoryMb(args.memoryMb)}mb --maxmemory-policy allkeys-lru`,
+        ],
         readOnlyRootfs: true,
         healthcheck: { test: ["CMD", "redis-cli", "ping"], intervalSeconds: 10 },
       },

@@ -8,11 +8,14 @@ import type { CollaboraService } from "./settings";
 /** Name of the container, which is also its host name on the edge network (Nextcloud fetches discovery there). */
 export const COLLABORA_CONTAINER = "collabora";
 export const COLLABORA_PORT = 9980;
+/** coolwsd saves the open documents back to Nextcloud when it is stopped (platform/upstream-images.ts). */
+const STOP_GRACE_SECONDS = 60;
 
 
 /**
- * The WOPI hosts Collabora accepts, one alias group per tenant (`aliasgroup1`, `aliasgroup2`, ...):
- * the tenant's public URL, and the address Collabora calls it back on over the edge network.
+ * The WOPI hosts Collabora accepts, one alias group per tenant (`aliasgroup1`, `aliasgroup2`, ...): the
+ * tenant's public URL, which is its callback URL and so the WOPISrc of its documents (the frame is only
+ * allowed for the WOPISrc's host), and its edge-network name, the callback URL of documents opened before.
  * A tenant added at the end of the list adds exactly one group and leaves the others as they are.
  */
 export function aliasGroups(tenants: TenantAddress[]): Record<string, string> {
@@ -74,6 +77,7 @@ export class Collabora extends pulumi.ComponentResource implements ServiceOutput
           password: context.password("collabora-admin", this),
         },
         routes: [{ host: publicHost, port: COLLABORA_PORT }],
+        stopGraceSeconds: STOP_GRACE_SECONDS,
         // The image has bash but not necessarily curl: ask for the capabilities document over /dev/tcp.
         healthcheck: {
           test: [

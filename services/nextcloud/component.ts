@@ -24,6 +24,7 @@ export interface Tenant {
 }
 
 const ADMIN_USER = "admin";
+const REDIS_PORT = 6379;
 const HTML_DIR = "/var/www/html";
 /** Outside the web root; the image creates it owned by www-data, so a new volume there is writable by it. */
 const DATA_DIR = "/var/www/data";
@@ -137,16 +138,18 @@ class NextcloudTenant extends pulumi.ComponentResource {
     const adminPassword = context.password(`${name}-admin`, this);
 
     const office = args.office && officeSettings(args.office, tenant, settings.edgeSubnets.join(","));
-    // Collabora calls the tenant back by its container name on the edge network (see services/collabora/component.ts).
+    // The edge-network name stays a trusted host (and an alias in Collabora's group) for documents that were
+    // opened while it was the callback URL; Collabora now calls the public URL (see officeSettings).
     const trustedDomains = office ? [tenant.domain, nextcloudContainerName(tenant.id)] : [tenant.domain];
     const [mailLocal, mailDomain] = smtp.username.split("@");
     const edgeSubnets = settings.edgeSubnets.join(" ");
     // What every container of the tenant needs at run time: the image's config/*.config.php read these.
+    // Not REDIS_HOST: the image's entrypoint writes a root-owned file for it (platform/upstream-images.ts);
+    // the occ job puts Redis in config.php, which the app, cron and the job all read.
     const runtimeEnv: Record<string, pulumi.Input<string>> = {
-      REDIS_HOST: redis.hostname,
-      REDIS_HOST_PASSWORD: redis.password,
-      // Behind the proxy: links and redirects use the public https URL (no login loop), and the
-      // client address is taken from X-Forwarded-For only when the request comes from the edge network.
+      // Behind the proxy: links and redirects use the public https URL (no login loop). The client address:
+      // the image's mod_remoteip takes it from X-Real-IP, which the proxy sets to the address it was
+      // connected from; TRUSTED_PROXIES lets Nextcloud read X-Forwarded-For from the edge network too.
       OVERWRITEHOST: tenant.domain,
       OVERWRITEPROTOCOL: "https",
       OVERWRITECLIURL: `https://${tenant.domain}`,
@@ -197,9 +200,8 @@ class NextcloudTenant extends pulumi.ComponentResource {
           NEXTCLOUD_ADMIN_PASSWORD: adminPassword,
           NEXTCLOUD_DATA_DIR: DATA_DIR,
           NEXTCLOUD_TRUSTED_DOMAINS: trustedDomains.join(" "),
-          // Apache would otherwise replace the client address with X-Real-IP itself; Nextcloud does it
-          // from TRUSTED_PROXIES instead.
-          APACHE_DISABLE_REWRITE_IP: "1",
+          // No APACHE_DISABLE_REWRITE_IP: as www-data the entrypoint cannot `a2disconf remoteip` (root-owned
+          // /etc/apache2) and exits; mod_remoteip stays on and takes the client address from the proxy.
         },
         volumes,
         routes: [{ host: tenant.domain, port: 80 }],
@@ -238,6 +240,7 @@ class NextcloudTenant extends pulumi.ComponentResource {
       adminUser: ADMIN_USER,
       adminEmail: tenant.adminEmail,
       defaultQuota: tenant.defaultQuota,
+      redis: { host: redis.hostname, port: REDIS_PORT, password: redis.password },
       office,
       ldap: tenant.ldap,
       smtpVerifyCertificate: smtp.verifyCertificate,
@@ -265,12 +268,18 @@ class NextcloudTenant extends pulumi.ComponentResource {
   }
 }
 
-/** richdocuments settings of a tenant, from the office endpoint Collabora provides. */
-function officeSettings(office: OfficeEndpoint, tenant: Tenant, allowlist: string): OfficeSettings {
+/**
+ * richdocuments settings of a tenant, from the office endpoint Collabora provides. The callback URL is the
+ * tenant's public URL: richdocuments makes it the WOPISrc, and Collabora allows as frame ancestors only
+ * its own host and the WOPISrc's host, so with any other host the browser on the tenant's page refuses
+ * the editor's frame (platform/upstream-images.ts, collaboraFrameAncestors). Collabora reaches that URL
+ * like a browser does, through the public DNS record and the proxy.
+ */
+function officeSettings(office: OfficeEndpoint, tenant: Pick<Tenant, "domain">, allowlist: string): OfficeSettings {
   return {
     wopiUrl: office.internalUrl,
     publicWopiUrl: office.publicUrl,
-    callbackUrl: `http://${nextcloudContainerName(tenant.id)}`,
+    callbackUrl: `https://${tenant.domain}`,
     allowlist,
   };
 }

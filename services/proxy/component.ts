@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { serviceContainer } from "../../platform/container";
 import type { HostContext } from "../../platform/host-context";
+import { goDuration } from "../../platform/provider-forms";
+import { PROXY_UPLOAD_SECONDS } from "../../platform/upstream-images";
 import type { ProxyConfig } from "./settings";
-
-
 
 /**
  * Traefik: the only container publishing 80/443. Services declare routes on their containers
@@ -37,6 +37,9 @@ export class Proxy extends pulumi.ComponentResource {
           "--entrypoints.web.http.redirections.entrypoint.to=websecure",
           "--entrypoints.web.http.redirections.entrypoint.scheme=https",
           "--entrypoints.websecure.address=:443",
+          // Traefik reads a whole request, body included, within 60 s by default: longer uploads (Nextcloud
+          // chunks, Mattermost attachments on a slow link) would be cut (platform/upstream-images.ts).
+          `--entrypoints.websecure.transport.respondingTimeouts.readTimeout=${goDuration(PROXY_UPLOAD_SECONDS)}`,
           ...(acme
             ? [
                 `--certificatesresolvers.letsencrypt.acme.email=${args.acmeEmail}`,

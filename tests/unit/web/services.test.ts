@@ -57,9 +57,12 @@ describe("web services as rendered for pica01", () => {
         OVERWRITEPROTOCOL: "https",
         OVERWRITECLIURL: `https://${domain}`,
         TRUSTED_PROXIES: "172.16.0.0/12 192.168.0.0/16",
-        APACHE_DISABLE_REWRITE_IP: "1",
         POSTGRES_HOST: `nextcloud-${tenant}-db`,
-        REDIS_HOST: `nextcloud-${tenant}-redis`,
+      });
+      // Redis lives in config.php (set by the occ job), not in the environment the entrypoint reads.
+      expect(containerOf(stack, new RegExp(`^nextcloud-${tenant}-occ-`)).env).toMatchObject({
+        OCC_REDIS_HOST: `nextcloud-${tenant}-redis`,
+        OCC_REDIS_PORT: "6379",
       });
     }
   });
@@ -92,7 +95,7 @@ describe("web services as rendered for pica01", () => {
       OCC_DEFAULT_QUOTA: "5 GB",
       OCC_WOPI_URL: "http://collabora:9980",
       OCC_PUBLIC_WOPI_URL: "https://office.picasoft.example.org",
-      OCC_WOPI_CALLBACK_URL: "http://nextcloud-transition",
+      OCC_WOPI_CALLBACK_URL: "https://cloud.compiegne-en-transition.example.org",
       OCC_WOPI_ALLOWLIST: "172.16.0.0/12,192.168.0.0/16",
       OCC_TRUSTED_DOMAINS: "cloud.compiegne-en-transition.example.org nextcloud-transition",
     });

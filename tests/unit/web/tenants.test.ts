@@ -77,7 +77,7 @@ describe("adding and removing a partner association (pica01)", () => {
   it("allows the new tenant's WOPI requests from the edge network only, in its own settings job", () => {
     const job = containerOf(withPartner, /^nextcloud-ressourcerie-occ-/);
     expect(job.env.OCC_WOPI_ALLOWLIST).toBe("172.16.0.0/12,192.168.0.0/16");
-    expect(job.env.OCC_WOPI_CALLBACK_URL).toBe("http://nextcloud-ressourcerie");
+    expect(job.env.OCC_WOPI_CALLBACK_URL).toBe("https://cloud.ressourcerie.example.org");
     expect(job.env.OCC_DEFAULT_QUOTA).toBe("2 GB");
     expect(job.env.OCC_ADMIN_EMAIL).toBe("admin@ressourcerie.example.org");
   });
