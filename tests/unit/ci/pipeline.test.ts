@@ -234,6 +234,17 @@ describe("merged configuration", () => {
     expect((merged["drift:pica01"].script as string[]).join("\n")).toMatch(/pulumi preview .*--expect-no-changes/);
   });
 
+  it.each(HOSTS)("deploy:%s runs the smoke check of its stack once pulumi up has succeeded", (host) => {
+    const script = merged[`deploy:${host}`].script as string[];
+    const up = script.findIndex((line) => /^pulumi up --stack "\$STACK" /.test(line));
+    const smoke = script.findIndex((line) => line === 'npm run smoke -- --stack "$STACK"');
+    expect(up).toBeGreaterThanOrEqual(0);
+    expect(smoke).toBeGreaterThan(up);
+    expect((merged[`deploy:${host}`].variables as { STACK: string }).STACK).toBe(host);
+    // Previews and drift checks change nothing on the host: nothing to check there.
+    for (const job of [`preview:${host}`, `drift:${host}`]) expect((merged[job].script as string[]).join("\n"), job).not.toMatch(/npm run smoke/);
+  });
+
   it("includes only local files, so the pipeline can be checked offline", () => {
     const root = parse(readFileSync(path.join(repo.dir, ".gitlab-ci.yml"), "utf8")) as { include: Record<string, string>[] };
     expect(root.include.length).toBeGreaterThan(0);
