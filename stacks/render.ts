@@ -33,7 +33,7 @@ export async function renderStack(
   // its outputs (its secrets stay secrets here too). Renders run one after the other: mocks are global.
   const directoryStack = values[`${CONFIG_NAMESPACE}:directoryStack`];
   if (directoryStack) {
-    const referenced = await renderStack(stackNameOf(directoryStack));
+    const referenced = await referencedStack(stackNameOf(directoryStack));
     recorder.stackOutputs.set(directoryStack, { outputs: { ...referenced.outputs }, secretOutputNames: [DIRECTORY_PASSWORDS_OUTPUT] });
     referenced.secrets.forEach((secret) => recorder.secrets.add(secret));
   }
@@ -58,6 +58,22 @@ export async function renderStack(
   } finally {
     Error.stackTraceLimit = limit;
   }
+}
+
+/**
+ * The outputs and secrets of a stack another one references, rendered once per process for a given
+ * stack file (renders are deterministic): the tests render pica01 many times.
+ */
+const referencedRenders = new Map<string, Promise<Pick<RenderedStack, "outputs" | "secrets">>>();
+function referencedStack(stack: string): Promise<Pick<RenderedStack, "outputs" | "secrets">> {
+  const key = `${stack}\0${JSON.stringify(readStackFile(stack))}`;
+  if (!referencedRenders.has(key)) {
+    referencedRenders.set(
+      key,
+      renderStack(stack).then(({ outputs, secrets }) => ({ outputs, secrets })),
+    );
+  }
+  return referencedRenders.get(key)!;
 }
 
 /** Resolve an Output under the mock runtime (its value is always known there). */
