@@ -31,8 +31,8 @@ interface Behaviour {
   /** Collabora: the WOPISrc coolwsd sees (what the tenant's callback URL made it); undefined: the one given. */
   wopiSrcSeen?: (given: string) => string;
   ping: object;
-  /** Per job container name prefix: its state and log. */
-  jobs: Record<string, { State: { Status: string; ExitCode: number; StartedAt?: string }; log?: string[] }>;
+  /** Per job container: its state and log; `exitsAfter`: it has exited 0 once asked that many times. */
+  jobs: Record<string, { State: { Status: string; ExitCode: number; StartedAt?: string }; log?: string[]; exitsAfter?: number }>;
   /** Host names served with a certificate of no trusted CA (Traefik's default certificate). */
   untrusted: string[];
 }
@@ -193,6 +193,7 @@ describe("npm run smoke against stand-ins for pica01", () => {
         return response.writeHead(404, { "content-type": "application/json" }).end(`{"message":"No such container: ${match?.[1]}"}`);
       if (match[2] === "logs")
         return response.writeHead(200, { "content-type": "application/vnd.docker.multiplexed-stream" }).end(dockerLog(job.log ?? []));
+      if (job.exitsAfter !== undefined && --job.exitsAfter <= 0) job.State = { Status: "exited", ExitCode: 0 };
       return response
         .writeHead(200, { "content-type": "application/json" })
         .end(JSON.stringify({ Name: `/${match[1]}`, State: job.State }));
@@ -276,11 +277,13 @@ describe("npm run smoke against stand-ins for pica01", () => {
 
   it("checks again until a job that is still running has exited", async () => {
     const job = plan.tenants[0].occJob!;
-    host.jobs[job] = { State: { Status: "running", ExitCode: 0, StartedAt: "now" } };
-    setTimeout(() => (host.jobs[job] = { State: { Status: "exited", ExitCode: 0 } }), 4000);
+    host.jobs[job] = { State: { Status: "running", ExitCode: 0, StartedAt: "now" }, exitsAfter: 3 };
     const result = await runSmoke([...standInArgs().slice(0, -2), "--wait", "60", "--interval", "1"]);
     expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(new RegExp(`smoke pica01: 1 failing \\(occ job ${job}\\); again in 1 s`));
+    expect(result.stderr.trim().split("\n")).toEqual([
+      `smoke pica01: 1 failing (occ job ${job}); again in 1 s`,
+      `smoke pica01: 1 failing (occ job ${job}); again in 1 s`,
+    ]);
   });
 
   it("reads the jobs over the stack's own SSH connection, trusting only its pinned host key", async () => {
