@@ -56,6 +56,9 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
 
     const networks = {
       mail: context.network("mail", { internal: true }, this),
+      // rspamd parses untrusted mail: it shares a network with Postfix only (its milter), never with
+      // Dovecot's LMTP and SASL listeners on `mail`.
+      filter: context.network("mail-filter", { internal: true }, this),
       submission: context.network("mail-submission", { internal: true }, this),
       // Published ports need a network with a route out; Postfix also sends to other MX through it.
       public: context.network("mail-public", { internal: false }, this),
@@ -95,10 +98,13 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
         role: "app",
         image: context.ownImage("mail-rspamd", "mail/rspamd", this),
         user: "_rspamd",
-        networks: [{ network: networks.mail }, { network: networks.public }],
+        networks: [{ network: networks.filter }, { network: networks.public }],
         memoryMb: settings.memoryMb.rspamd,
         env: {
           DKIM_DOMAIN: domain,
+          // rspamd.local.lua: our domains (forged header From from outside) and what our DMARC record asks for them.
+          MAIL_DOMAINS: domain,
+          MAIL_DMARC_POLICY: settings.dmarcPolicy,
           DKIM_SELECTOR: settings.dkimSelector,
           DKIM_PRIVATE_KEY: pulumi.secret(dkimKey.privateKeyPem),
           // Read by the local.d templates (rspamd passes RSPAMD_* variables to them as env.*).
@@ -155,6 +161,7 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
         image: context.ownImage("mail-postfix", "mail/postfix", this),
         networks: [
           { network: networks.mail },
+          { network: networks.filter },
           { network: directory.network },
           { network: networks.public },
           // The web apps reach submission by the mail host's name, which on local resolves to 127.0.0.1.
@@ -165,6 +172,8 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
           MAIL_HOSTNAME: this.hostname,
           MAIL_DOMAINS: domain,
           MAIL_MESSAGE_SIZE_LIMIT: String(settings.messageSizeMb * 1024 * 1024),
+          MAIL_LIMIT_MESSAGES_PER_HOUR: String(settings.sendingLimits.messagesPerHour),
+          MAIL_LIMIT_RECIPIENTS_PER_HOUR: String(settings.sendingLimits.recipientsPerHour),
           MAIL_SERVICE_SENDERS: serviceSenders,
           ...ldapEnv,
         },

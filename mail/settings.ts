@@ -24,6 +24,18 @@ export const MailSettings = z
      * wait for DNS timeouts.
      */
     spamNetworkChecks: z.boolean().default(true),
+    /**
+     * Per authenticated login on submission (587, 465), over the last hour: more messages or recipients
+     * are deferred (451 4.7.1 "sending limit", logged by Postfix as `reject: END-OF-MESSAGE`), so that one
+     * stolen password does not make a spam relay. Defaults 100 messages and 300 recipients an hour
+     * (service accounts included: Mattermost and Nextcloud notifications count too).
+     */
+    sendingLimits: z
+      .strictObject({
+        messagesPerHour: z.int({ error: "expected a whole number of messages" }).min(1).max(100_000).default(100),
+        recipientsPerHour: z.int({ error: "expected a whole number of recipients" }).min(1).max(1_000_000).default(300),
+      })
+      .prefault({}),
     /** Where DMARC and TLS reports go. Default `postmaster@<domain>`. */
     reportAddress: email().optional(),
     /**

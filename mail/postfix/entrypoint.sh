@@ -5,6 +5,7 @@
 set -eu
 
 : "${MAIL_HOSTNAME:?}" "${MAIL_DOMAINS:?}" "${MAIL_MESSAGE_SIZE_LIMIT:?}"
+: "${MAIL_LIMIT_MESSAGES_PER_HOUR:?}" "${MAIL_LIMIT_RECIPIENTS_PER_HOUR:?}"
 : "${LDAP_URL:?}" "${LDAP_BASE_DN:?}" "${LDAP_BIND_DN:?}" "${LDAP_BIND_PASSWORD:?}"
 
 primary_domain=${MAIL_DOMAINS%% *}
@@ -30,6 +31,9 @@ done
 for domain in $MAIL_DOMAINS; do
   printf '%s REJECT 5.7.1 senders of %s authenticate on submission\n' "$domain" "$domain" >> /etc/postfix/own-domains
 done
+
+# Per-login sending limits on submission, read by the policy service (sending-limits.sh).
+printf 'MESSAGES=%d\nRECIPIENTS=%d\n' "$MAIL_LIMIT_MESSAGES_PER_HOUR" "$MAIL_LIMIT_RECIPIENTS_PER_HOUR" > /etc/postfix/sending-limits
 
 # Service accounts (mattermost@, nextcloud@) send as their own address: "address login" lines.
 : > /etc/postfix/service-senders

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import * as path from "node:path";
 import * as tls from "node:tls";
 import { Attribute, Change, Client } from "ldapts";
+import { readStackFile, renderStack } from "../../stacks/render";
 import { dockerOk } from "./docker";
 import { startStack, type RunningStack } from "./harness";
 
@@ -27,8 +28,16 @@ export const alice: Person = { uid: "alice", mail: `alice@${DOMAIN}`, password: 
 export const bob: Person = { uid: "bob", mail: `bob@${DOMAIN}`, password: "bob-Secret-1", aliases: [] };
 export const carol: Person = { uid: "carol", mail: `carol@${DOMAIN}`, password: "carol-Secret-1", aliases: [] };
 
-export async function startMailStack(): Promise<RunningStack> {
-  return startStack({ stack: "local", containers: MAIL_STACK });
+/**
+ * The mail containers of the rendered local stack; `mail` settings, when given, are merged over the local
+ * stack file's `services.mail` (e.g. a sending limit a scenario can reach quickly), through the same render.
+ */
+export async function startMailStack(mail: Record<string, unknown> = {}): Promise<RunningStack> {
+  if (Object.keys(mail).length === 0) return startStack({ stack: "local", containers: MAIL_STACK });
+  const config = readStackFile("local");
+  const services = config["infra:services"] as Record<string, Record<string, unknown>>;
+  const withMail = { ...config, "infra:services": { ...services, mail: { ...services.mail, ...mail } } };
+  return startStack({ stack: "local", containers: MAIL_STACK, rendered: await renderStack("local", withMail) });
 }
 
 /** A client bound as the directory admin (the rendered password), over LDAPS. */

@@ -1,5 +1,6 @@
+import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dockerAvailable } from "../../helpers/docker";
+import { dockerAvailable, dockerOk } from "../../helpers/docker";
 import type { RunningStack } from "../../helpers/harness";
 import {
   alice,
@@ -18,6 +19,7 @@ import {
   submissionAs,
   swaks,
   waitForSubject,
+  type Person,
   type RoundTrip,
 } from "../../helpers/mail";
 
@@ -30,6 +32,23 @@ const { dkimVerify } = require("mailauth/lib/dkim/verify") as {
 
 const GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
 const OUTSIDER = "someone@example.net";
+/** Members that only the sending-limit scenarios use: nothing else counts against their hour. */
+const dave: Person = { uid: "dave", mail: `dave@${DOMAIN}`, password: "dave-Secret-1", aliases: [] };
+const erin: Person = { uid: "erin", mail: `erin@${DOMAIN}`, password: "erin-Secret-1", aliases: [] };
+/** The issue's example: with the limit set to 30 messages an hour, the 31st is deferred. */
+const SENDING_LIMITS = { messagesPerHour: 30, recipientsPerHour: 90 };
+
+/** Run a command of the test machine (testssl.sh, openssl); never throws on a non-zero exit. */
+function run(command: string, args: string[], timeoutMs: number): Promise<{ exitCode: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(command, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : 1) : 0;
+      resolve({ exitCode: code, output: stdout + stderr });
+    });
+    // Nothing to say: openssl s_client ends once the handshake is done instead of waiting for input.
+    child.stdin?.end();
+  });
+}
 
 /** The directory and the three mail daemons from the rendered local stack; people seeded as the admin. */
 describe.runIf(dockerAvailable())("mail server", () => {
@@ -45,11 +64,12 @@ describe.runIf(dockerAvailable())("mail server", () => {
 
   beforeAll(async () => {
     await buildClientImage();
-    stack = await startMailStack();
+    // The local stack, with sending limits a scenario reaches in seconds.
+    stack = await startMailStack({ sendingLimits: SENDING_LIMITS });
     mx = await stack.ip("mail-postfix");
     imap = await stack.ip("mail-dovecot");
     // alice owns contact@ (alias); alice and bob are in the tech group; carol is not.
-    await seedPeople(stack, [alice, bob, carol], [alice, bob]);
+    await seedPeople(stack, [alice, bob, carol, dave, erin], [alice, bob]);
   });
   afterAll(async () => {
     await stack?.teardown();
@@ -162,6 +182,128 @@ describe.runIf(dockerAvailable())("mail server", () => {
       expect(own.transcript).toMatch(/<~  250 2\.0\.0 Ok: queued/);
       const other = await smtp(...submissionAs(mattermost), ...message(alice.mail, bob.mail, subject("notification as alice")));
       expect(other.transcript).toMatch(/<~\* +553 5\.7\.1 <alice@asso\.localhost>: Sender address rejected: not owned by user/);
+    });
+  });
+
+  describe("header From", () => {
+    it("refuses an authenticated member whose header From is an address of ours they do not own, with a 5xx that says why", async () => {
+      const title = subject("forged header from");
+      const sent = await smtp(...submissionAs(alice), ...message(alice.mail, carol.mail, title), "--header", `From: Treasurer <${bob.mail}>`);
+      expect(sent.transcript).toMatch(/<~\* +5\d\d 5\.7\.1 .*header From <bob@asso\.localhost> is not owned by user alice@asso\.localhost/);
+      expect(sent.transcript).not.toMatch(/queued as/);
+    });
+
+    it("refuses an authenticated member whose header From is outside our domains", async () => {
+      const sent = await smtp(...submissionAs(alice), ...message(alice.mail, carol.mail, subject("outside header from")), "--header", "From: <billing@bank.example>");
+      expect(sent.transcript).toMatch(/<~\* +5\d\d 5\.7\.1 .*header From <billing@bank\.example> is not owned by user alice@asso\.localhost/);
+    });
+
+    it("accepts a member's own alias as header From, and signs it with DKIM", async () => {
+      const {
+        received: [received],
+      } = await roundTrip({ via: submissionAs(alice), from: `contact@${DOMAIN}`, to: carol.mail, subject: subject("alias in header from"), readers: [carol] });
+      expect(received).toMatch(/^From: .*contact@asso\.localhost/m);
+      expect(received).toMatch(/^DKIM-Signature: .*d=asso\.localhost/m);
+    });
+
+    it("quarantines mail from outside whose From forges our domain (DMARC policy quarantine): Junk, not the inbox", async () => {
+      const title = subject("forged our domain from outside");
+      const sent = await smtp(...message(OUTSIDER, bob.mail, title), "--header", `From: Alice <${alice.mail}>`);
+      expect(sent.transcript).toMatch(/<-  250 2\.0\.0 Ok: queued/);
+      const quarantined = await waitForSubject(imap, bob, title, { folder: "Junk" });
+      expect(quarantined).toMatch(/^X-Spam: Yes/m);
+      expect((await readInbox(imap, bob.mail, bob.password)).some((m) => m.includes(title))).toBe(false);
+    });
+  });
+
+  describe("sending limits", () => {
+    it("defers the 31st message in an hour from one login (limit 30) with a 4xx, and logs it", async () => {
+      for (let n = 1; n <= SENDING_LIMITS.messagesPerHour; n++) {
+        const sent = await smtp(...submissionAs(dave), ...message(dave.mail, carol.mail, subject(`limit ${n}`)));
+        expect(sent.transcript, `message ${n}`).toMatch(/<~  250 2\.0\.0 Ok: queued/);
+      }
+      const over = await smtp(...submissionAs(dave), ...message(dave.mail, carol.mail, subject("limit over")));
+      expect(over.transcript).toMatch(/<~\* +451 4\.7\.1 .*sending limit: dave@asso\.localhost sent 30 messages in the last hour \(limit 30\)/);
+      expect(over.transcript).not.toMatch(/queued as/);
+      // The line monitoring alerts on.
+      const log = await dockerOk(["logs", `${stack.prefix}mail-postfix`]);
+      expect(log).toMatch(/reject: END-OF-MESSAGE .*451 4\.7\.1 .*sending limit: dave@asso\.localhost sent 30 messages/);
+      // Another login is not affected.
+      const other = await smtp(...submissionAs(carol), ...message(carol.mail, bob.mail, subject("limit other user")));
+      expect(other.transcript).toMatch(/<~  250 2\.0\.0 Ok: queued/);
+    });
+
+    it("defers a message that takes one login over its recipients an hour (limit 90)", async () => {
+      const recipients = Array.from({ length: SENDING_LIMITS.recipientsPerHour + 1 }, (_, i) => `list${i}@example.org`).join(",");
+      const over = await smtp(...submissionAs(erin), ...message(erin.mail, recipients, subject("too many recipients")));
+      expect(over.transcript).toMatch(/<~\* +451 4\.7\.1 .*sending limit: erin@asso\.localhost wrote to 0 recipients in the last hour \(limit 90\)/);
+      const within = await smtp(...submissionAs(erin), ...message(erin.mail, bob.mail, subject("one recipient")));
+      expect(within.transcript).toMatch(/<~  250 2\.0\.0 Ok: queued/);
+    });
+  });
+
+  describe("TLS", () => {
+    /** testssl.sh's findings (JSON) for one port: protocols (-p) and the ciphers of each protocol (-E). */
+    const testssl = async (host: string, port: number, starttls?: string) => {
+      const file = `/tmp/testssl-${stack.prefix}${port}.json`;
+      const result = await run(
+        "testssl",
+        ["--quiet", "--color", "0", "--warnings", "off", "--fast", "-p", "-E", "--jsonfile", file, ...(starttls ? ["-t", starttls] : []), `${host}:${port}`],
+        300_000,
+      );
+      const fs = await import("node:fs");
+      const findings = JSON.parse(fs.readFileSync(file, "utf8")) as { id: string; severity: string; finding: string }[];
+      fs.rmSync(file, { force: true });
+      return { result, findings };
+    };
+    const weak = (findings: { id: string; severity: string; finding: string }[]) =>
+      findings.filter(
+        (f) =>
+          // A protocol older than TLS 1.2 offered, or any finding worse than OK.
+          (/^(SSLv2|SSLv3|TLS1|TLS1_1)$/.test(f.id) && !/not offered/.test(f.finding)) ||
+          /^(LOW|MEDIUM|HIGH|CRITICAL)$/.test(f.severity) ||
+          // A cipher of TLS 1.2 or older with CBC or a SHA-1 MAC (IANA names end in _SHA).
+          (/^cipher-tls1(_1|_2)?_x/.test(f.id) && /(_CBC_|_SHA\s*$)/.test(f.finding)),
+      );
+
+    it("passes testssl.sh on 25, 465 and 587: TLS 1.2 and 1.3 only, no CBC nor SHA-1 cipher", async () => {
+      // The three ports at once: testssl.sh spends its time waiting for handshakes.
+      const scans = await Promise.all(([[25, "smtp"], [465, undefined], [587, "smtp"]] as const).map(async ([port, starttls]) => ({ port, ...(await testssl(mx, port, starttls)) })));
+      for (const { port, result, findings } of scans) {
+        expect(findings.some((f) => f.id === "TLS1_2" && /offered/.test(f.finding)), `${port}: ${result.output}`).toBe(true);
+        expect(findings.some((f) => /^cipher-tls1_2_x/.test(f.id)), `${port}: no TLS 1.2 cipher listed\n${result.output}`).toBe(true);
+        expect(weak(findings), `port ${port}`).toEqual([]);
+      }
+    }, 600_000);
+
+    it("passes testssl.sh on IMAPS (993), and ManageSieve (4190) after STARTTLS refuses CBC and TLS 1.1", async () => {
+      const { result, findings } = await testssl(imap, 993);
+      expect(findings.some((f) => /^cipher-tls1_2_x/.test(f.id)), result.output).toBe(true);
+      expect(weak(findings)).toEqual([]);
+      // testssl.sh 3.0 has no ManageSieve STARTTLS: openssl s_client does, with the same settings as IMAPS.
+      const sieve = (...args: string[]) => run("openssl", ["s_client", "-connect", `${imap}:4190`, "-starttls", "sieve", ...args], 30_000);
+      expect((await sieve("-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256")).output).toMatch(/Cipher is ECDHE-RSA-AES128-GCM-SHA256/);
+      // Refused: the handshake fails, no cipher is agreed.
+      expect((await sieve("-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA")).output).toMatch(/Cipher is \(NONE\)/);
+      expect((await sieve("-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0")).output).toMatch(/Cipher is \(NONE\)/);
+    }, 600_000);
+  });
+
+  describe("networks", () => {
+    it("keeps rspamd, which parses untrusted mail, away from Dovecot's LMTP and SASL ports", async () => {
+      const dovecotMailIp = (
+        await dockerOk(["inspect", "-f", `{{(index .NetworkSettings.Networks "${stack.prefix}mail").IPAddress}}`, `${stack.prefix}mail-dovecot`])
+      ).trim();
+      expect(dovecotMailIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      const probe = (host: string, port: number) =>
+        stack.exec("mail-rspamd", ["bash", "-c", `timeout 5 bash -c 'exec 3<>/dev/tcp/${host}/${port}' 2>/dev/null && echo open || echo closed`]);
+      for (const port of [24, 12345]) {
+        expect((await probe(dovecotMailIp, port)).stdout.trim(), `rspamd -> ${dovecotMailIp}:${port}`).toBe("closed");
+        expect((await probe("mail-dovecot-internal", port)).stdout.trim()).toBe("closed");
+      }
+      // Postfix, on the mail network, still reaches them (the probe is not simply broken).
+      const fromPostfix = await stack.exec("mail-postfix", ["bash", "-c", `timeout 5 bash -c 'exec 3<>/dev/tcp/${dovecotMailIp}/24' && echo open || echo closed`]);
+      expect(fromPostfix.stdout.trim()).toBe("open");
     });
   });
 

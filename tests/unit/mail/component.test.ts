@@ -91,6 +91,23 @@ describe("mail server in the rendered stacks", () => {
     expect(postfix.env.MAIL_SERVICE_SENDERS).toBe("mattermost@asso.localhost nextcloud@asso.localhost");
   });
 
+  it("keeps rspamd, which parses untrusted mail, on a network with Postfix only (not Dovecot's LMTP and SASL)", () => {
+    expect(containerOf(local, "mail-rspamd").networks).toEqual(["mail-filter", "mail-public"]);
+    expect(containerOf(local, "mail-postfix").networks).toContain("mail-filter");
+    expect(containerOf(local, "mail-dovecot").networks).not.toContain("mail-filter");
+    expect(local.networks).toContainEqual({ name: "mail-filter", internal: true });
+    const onFilter = local.containers.filter((c) => c.networks.includes("mail-filter")).map((c) => c.name);
+    expect(onFilter.sort()).toEqual(["mail-postfix", "mail-rspamd"]);
+  });
+
+  it("gives rspamd our domains and the DMARC policy it enforces on a forged From of them", () => {
+    expect(containerOf(local, "mail-rspamd").env).toMatchObject({ MAIL_DOMAINS: "asso.localhost", MAIL_DMARC_POLICY: "quarantine" });
+  });
+
+  it("gives Postfix the per-login sending limits of the stack (defaults 100 messages, 300 recipients an hour)", () => {
+    expect(containerOf(local, "mail-postfix").env).toMatchObject({ MAIL_LIMIT_MESSAGES_PER_HOUR: "100", MAIL_LIMIT_RECIPIENTS_PER_HOUR: "300" });
+  });
+
   it("lets Dovecot take deliveries and SASL questions on the mail network only", () => {
     const dovecot = containerOf(local, "mail-dovecot");
     expect(dovecot.aliases).toEqual({ mail: ["mail-dovecot-internal"], directory: [], "mail-public": [] });
@@ -158,6 +175,13 @@ describe("MailSettings", () => {
     expect(settings).toMatchObject({ messageSizeMb: 25, quota: "2G", dkimSelector: "mail", tls: { source: "self-signed" } });
     expect(settings.ports).toMatchObject({ smtp: 25, submissions: 465, submission: 587, imaps: 993, managesieve: 4190 });
     expect(settings.hostname).toBeUndefined();
+    expect(settings.sendingLimits).toEqual({ messagesPerHour: 100, recipientsPerHour: 300 });
+  });
+
+  it("says what it expects of a wrong sending limit", () => {
+    const result = MailSettings.safeParse({ sendingLimits: { messagesPerHour: 0 } });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path).toEqual(["sendingLimits", "messagesPerHour"]);
   });
 
   it("says what it expects of a wrong quota", () => {

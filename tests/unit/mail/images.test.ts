@@ -47,6 +47,58 @@ describe("mail images", () => {
   });
 });
 
+describe("TLS policy", () => {
+  const setting = (file: string, name: string) =>
+    new RegExp(`^${name} = (.+)$`, "m").exec(fs.readFileSync(path.join(MAIL, file), "utf8"))?.[1];
+
+  it("gives Postfix and Dovecot the same explicit TLS 1.2 cipher list: ECDHE with AEAD only, no CBC nor SHA-1", () => {
+    const postfix = setting("postfix/main.cf", "tls_high_cipherlist");
+    expect(setting("dovecot/dovecot.conf", "ssl_cipher_list")).toBe(postfix);
+    for (const cipher of postfix?.split(":") ?? []) expect(cipher).toMatch(/^ECDHE-(RSA|ECDSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305)$/);
+    expect(setting("postfix/main.cf", "smtpd_tls_ciphers")).toBe("high");
+    expect(setting("postfix/main.cf", "smtpd_tls_mandatory_ciphers")).toBe("high");
+    expect(setting("postfix/main.cf", "smtpd_tls_protocols")).toBe(">=TLSv1.2");
+    expect(setting("dovecot/dovecot.conf", "ssl_min_protocol")).toBe("TLSv1.2");
+  });
+});
+
+describe("sending-limits.sh (Postfix policy service)", () => {
+  const ask = (dir: string, requests: [user: string, recipients: number][]) =>
+    execFileSync("bash", [path.join(MAIL, "postfix/sending-limits.sh")], {
+      env: { ...process.env, SENDING_LIMITS_CONF: path.join(dir, "limits"), SENDING_LIMITS_STATE: dir },
+      input: requests
+        .map(([user, n]) => `request=smtpd_access_policy\nprotocol_state=END-OF-MESSAGE\nsasl_username=${user}\nrecipient_count=${n}\n\n`)
+        .join(""),
+    })
+      .toString()
+      .split("\n\n")
+      .filter(Boolean)
+      .map((answer) => answer.replace(/^action=/, ""));
+
+  it("defers the message over the hourly limit of messages or of recipients, per login", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sending-limits-"));
+    try {
+      fs.writeFileSync(path.join(dir, "limits"), "MESSAGES=3\nRECIPIENTS=5\n");
+      const answers = ask(dir, [["a@x", 1], ["a@x", 1], ["a@x", 4], ["a@x", 3], ["b@x", 5], ["a@x", 1], ["a@x", 1], ["", 50]]);
+      expect(answers).toEqual([
+        "DUNNO",
+        "DUNNO",
+        "451 4.7.1 sending limit: a@x wrote to 2 recipients in the last hour (limit 5); try again later",
+        "DUNNO",
+        "DUNNO",
+        "451 4.7.1 sending limit: a@x sent 3 messages in the last hour (limit 3); try again later",
+        "451 4.7.1 sending limit: a@x sent 3 messages in the last hour (limit 3); try again later",
+        "DUNNO",
+      ]);
+      // Earlier than an hour ago no longer counts.
+      fs.writeFileSync(path.join(dir, "a@x"), `${Math.floor(Date.now() / 1000) - 3601} 5\n`);
+      expect(ask(dir, [["a@x", 5]])).toEqual(["DUNNO"]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("cert-watch.sh", () => {
   it("runs the reload command when the certificate changes, and not before", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cert-watch-"));
