@@ -28,6 +28,8 @@ describe.runIf(dockerAvailable())("logins on a provisioned host", () => {
   const eddie = person("eddie", 20004, ["members", "tech"], new Date(Date.now() - DAY));
   // Active tech member taken out of tech during the test.
   const rita = person("rita", 20005, ["members", "tech"], inAMonth);
+  // An active tech member whose directory uid is the name of the host's local connection account (sudo).
+  const impostor: Person = { uid: "deploy", uidNumber: 20006, groups: ["members", "tech"], accessEnd: inAMonth, sshPublicKey: "", password: "deploy-directory-password-1" };
 
   beforeAll(async () => {
     stack = await startStack({ stack: "local", containers: ["ldap"] });
@@ -121,6 +123,20 @@ describe.runIf(dockerAvailable())("logins on a provisioned host", () => {
     expect(second.exitCode, second.stderr).toBe(0);
     expect(await state()).toBe(before);
     expect((await loginGroups(tess.uid)).ok).toBe(true);
+  });
+
+  it("gives no login to a directory uid that is a local account's name (deploy), and none to root", async () => {
+    // The connection account, as hosts/bootstrap.sh makes it; then a tech member's entry with uid=deploy.
+    expect((await host.exec(["useradd", "--create-home", "--shell", "/bin/bash", "deploy"])).exitCode).toBe(0);
+    impostor.sshPublicKey = await host.newKey("directory-deploy");
+    await addPeople(directory, [impostor]);
+    const login = await host.ssh("deploy", "directory-deploy", "id -nG");
+    expect(login.exitCode).not.toBe(0);
+    expect(login.stderr).toContain("Permission denied (publickey)");
+    // The keys command itself serves nothing for a local name, although the directory entry is an active tech member.
+    const keys = await host.exec(["/usr/local/sbin/directory-authorized-keys", "deploy"]);
+    expect(keys).toMatchObject({ exitCode: 0, stdout: "" });
+    expect((await host.exec(["sh", "-c", "sshd -T | grep -i '^permitrootlogin'"])).stdout.trim()).toBe("permitrootlogin no");
   });
 
   it("refuses a member taken out of tech at their next login, although they just logged in", async () => {
