@@ -83,8 +83,12 @@ export class HostContext {
     return password.result;
   }
 
+  /** Every public host name a container of this host is routed for, in creation order. */
+  readonly routedHosts: string[] = [];
+
   /** Traefik labels for a container's routes (TLS always; ACME certificates in production). */
   routeLabels(containerName: string, routes: Route[]): Record<string, string> {
+    this.routedHosts.push(...routes.map((route) => route.host));
     if (routes.length === 0) return {};
     const labels: Record<string, string> = {
       "traefik.enable": "true",

@@ -65,9 +65,22 @@ export function defineHost(
     provider,
     root,
   );
-  new Proxy("proxy", { context, settings: config.services.proxy, acmeEmail: config.acmeEmail }, { parent: root });
-
   const { components, provided } = buildServices(context, config, root);
+  // After the services. On a self-signed host (local), whose names public DNS does not know, the proxy
+  // answers on the edge network to every name they are routed for, so that a container calling a public
+  // URL of this host (Collabora calling Nextcloud back) reaches it. Production hosts reach their own names
+  // through public DNS, and adding a partner there re-creates Collabora only, never the proxy.
+  const selfSigned = config.services.proxy.tls === "self-signed";
+  new Proxy(
+    "proxy",
+    {
+      context,
+      settings: config.services.proxy,
+      acmeEmail: config.acmeEmail,
+      aliases: selfSigned ? [...new Set(context.routedHosts)].sort() : [],
+    },
+    { parent: root },
+  );
   const directoryPasswords = provided.directory && exportedPasswords(provided.directory);
 
   if (provisioning) {

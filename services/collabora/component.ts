@@ -68,7 +68,8 @@ export class Collabora extends pulumi.ComponentResource implements ServiceOutput
         env: {
           ...aliasGroups(tenantAddresses(context.config)),
           server_name: publicHost,
-          extra_params: EXTRA_PARAMS.join(" "),
+          // With the proxy's self-signed certificate (local), Collabora cannot verify Nextcloud's on the callback.
+          extra_params: [...EXTRA_PARAMS, ...(context.config.tls === "self-signed" ? ["--o:ssl.ssl_verification=false"] : [])].join(" "),
           dictionaries: settings.dictionaries.join(" "),
           // No self-signed certificate is needed: CODE serves plain HTTP behind the proxy.
           DONT_GEN_SSL_CERT: "1",

@@ -10,7 +10,11 @@ import type { ProxyConfig } from "./settings";
  * (platform/container.ts turns them into labels); HTTP redirects to HTTPS.
  */
 export class Proxy extends pulumi.ComponentResource {
-  constructor(name: string, args: { context: HostContext; settings: ProxyConfig; acmeEmail?: string }, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: { context: HostContext; settings: ProxyConfig; acmeEmail?: string; aliases: string[] },
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("infra:service:Proxy", name, {}, opts);
     const { context, settings } = args;
     const acme = settings.tls === "acme";
@@ -23,7 +27,8 @@ export class Proxy extends pulumi.ComponentResource {
         service: "proxy",
         role: "proxy",
         image: context.upstreamImage("proxy", settings.image, this),
-        networks: [{ network: context.edge }],
+        // The public names of this host's routes, for containers that call them from inside (see stacks/program.ts).
+        networks: [{ network: context.edge, aliases: args.aliases }],
         memoryMb: settings.memoryMb,
         command: [
           "--ping=true",

@@ -164,3 +164,21 @@ describe("proxy image", () => {
     expect(major * 1e6 + minor * 1e3 + patch).toBeGreaterThanOrEqual(3_006_001);
   });
 });
+
+describe("calls from inside a host to its own public names", () => {
+  it("local: the proxy answers on the edge network to every routed name (Collabora calling a tenant back)", async () => {
+    const rendered = await renderStack("local");
+    const routed = [...new Set(rendered.routes.map((route) => new URL(route.url).hostname))].sort();
+    expect(containerOf(rendered, "proxy").aliases.edge).toEqual(routed);
+  });
+
+  it("pica01: public DNS does that, and the proxy's inputs do not depend on the partners", async () => {
+    expect(containerOf(await renderStack("pica01"), "proxy").aliases.edge).toEqual([]);
+  });
+
+  it("Collabora skips certificate checks on its callbacks only where the proxy's certificate is self-signed", async () => {
+    const params = async (stack: string) => containerOf(await renderStack(stack), "collabora").env.extra_params;
+    expect(await params("local")).toContain("--o:ssl.ssl_verification=false");
+    expect(await params("pica01")).not.toContain("ssl_verification");
+  });
+});
