@@ -3,7 +3,15 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: "unit", include: ["tests/unit/**/*.test.ts", "**/*.unit.test.ts"], exclude: ["node_modules/**"], testTimeout: 30_000, globalSetup: ["tests/setup/unit.ts"] } },
+      {
+        test: {
+          name: "unit",
+          include: ["tests/unit/**/*.test.ts", "**/*.unit.test.ts"],
+          exclude: ["node_modules/**"],
+          testTimeout: 30_000,
+          globalSetup: ["tests/setup/unit.ts"],
+        },
+      },
       {
         test: {
           name: "integration",

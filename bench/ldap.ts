@@ -53,7 +53,9 @@ async function load(directory: DirectorySession, admin: Client): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log(`bench:ldap — ${MEMBERS} members, ${ITERATIONS} iterations after ${WARMUP} warm-up logins (targets: bind+search p95 < 5 ms, image <= 120 MB)`);
+  console.log(
+    `bench:ldap — ${MEMBERS} members, ${ITERATIONS} iterations after ${WARMUP} warm-up logins (targets: bind+search p95 < 5 ms, image <= 120 MB)`,
+  );
   const stack = await startStack({ stack: "local", containers: ["ldap"], stackHealthInterval: true });
   try {
     const size = Number((await dockerOk(["image", "inspect", "-f", "{{.Size}}", stack.spec("ldap").image])).trim());

@@ -54,9 +54,18 @@ async function useStaticMaps(stack: RunningStack): Promise<void> {
     const result = await stack.exec("mail-postfix", ["sh", "-c", `cat > /etc/postfix/static/${file}`], { input: lines.join("\n") + "\n" });
     if (result.exitCode !== 0) throw new Error(`cannot write ${file}: ${result.stderr}`);
   };
-  await write("mailboxes", people.map((p) => `${p.mail} OK`));
-  await write("aliases", people.flatMap((p) => p.aliases.map((alias) => `${alias} ${p.mail}`)));
-  await write("senders", people.flatMap((p) => [p.mail, ...p.aliases].map((address) => `${address} ${p.mail}`)));
+  await write(
+    "mailboxes",
+    people.map((p) => `${p.mail} OK`),
+  );
+  await write(
+    "aliases",
+    people.flatMap((p) => p.aliases.map((alias) => `${alias} ${p.mail}`)),
+  );
+  await write(
+    "senders",
+    people.flatMap((p) => [p.mail, ...p.aliases].map((address) => `${address} ${p.mail}`)),
+  );
   const reload = await stack.exec("mail-postfix", [
     "sh",
     "-c",
@@ -72,7 +81,9 @@ export async function imagesSizeMb(images: string[]): Promise<{ perImage: Record
   const layers = new Map<string, number>();
   const perImage: Record<string, number> = {};
   for (const image of images) {
-    const rows = (await dockerOk(["history", "--no-trunc", "--human=false", "--format", "{{.ID}}|{{.Size}}|{{.CreatedAt}}|{{.CreatedBy}}", image]))
+    const rows = (
+      await dockerOk(["history", "--no-trunc", "--human=false", "--format", "{{.ID}}|{{.Size}}|{{.CreatedAt}}|{{.CreatedBy}}", image])
+    )
       .trim()
       .split("\n");
     perImage[image] = Number((await dockerOk(["image", "inspect", "-f", "{{.Size}}", image])).trim()) / 1e6;

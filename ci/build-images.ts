@@ -50,7 +50,12 @@ function main(): void {
     const repository = `${env.CI_REGISTRY_IMAGE}/${image.name}`;
     const tagged = `${repository}:${env.CI_COMMIT_SHA}`;
     console.log(`== ${image.name}: building ${image.context}`);
-    const buildArgs = dockerBuildArgs({ tagged, context: image.context, baseImage: process.env.BASE_IMAGE || undefined, pull: values.pull });
+    const buildArgs = dockerBuildArgs({
+      tagged,
+      context: image.context,
+      baseImage: process.env.BASE_IMAGE || undefined,
+      pull: values.pull,
+    });
     execFileSync("docker", buildArgs, { cwd: root, stdio: "inherit" });
     execFileSync("docker", ["push", tagged], { cwd: root, stdio: "inherit" });
     const repoDigests = JSON.parse(run(root, "docker", ["image", "inspect", "--format", "{{json .RepoDigests}}", tagged])) as string[];

@@ -17,7 +17,10 @@ const program = new Command("pin-image")
   .argument("[pins...]", "NAME=<tag>@sha256:<digest>, e.g. ldap=1a2b3c4d@sha256:<64 hex>")
   .option("--images <file>", "the images.json that ci/build-images.ts writes, instead of NAME=PIN arguments")
   .option("--add", "add the pin where the image is not pinned yet (first deployment of an image on a host)", false)
-  .option("--stack <host>", "only this stack; repeat for several (required with --add)", (host: string, hosts: string[] = []) => [...hosts, host])
+  .option("--stack <host>", "only this stack; repeat for several (required with --add)", (host: string, hosts: string[] = []) => [
+    ...hosts,
+    host,
+  ])
   .showHelpAfterError()
   .action((args: string[], options: { images?: string; add: boolean; stack?: string[] }) => {
     if (options.add && !options.stack) program.error("--add needs --stack HOST: say which host runs the new image", { exitCode: 2 });

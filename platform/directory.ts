@@ -59,7 +59,9 @@ export function directoryUrl(domain: string): string {
 
 /** A stack setting naming the directory: LDAPS only, never plain LDAP. */
 export const ldapsUrl = () =>
-  z.string().regex(/^ldaps:\/\/[a-z0-9.-]+(:\d{1,5})?$/, { error: "expected ldaps://host[:port] (the directory is only reached over TLS)" });
+  z
+    .string()
+    .regex(/^ldaps:\/\/[a-z0-9.-]+(:\d{1,5})?$/, { error: "expected ldaps://host[:port] (the directory is only reached over TLS)" });
 
 /** `ldaps://host[:port]` split for clients that take host and port apart (Nextcloud's user_ldap). */
 export function ldapsHostAndPort(url: string): { url: string; port: number } {

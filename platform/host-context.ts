@@ -56,11 +56,7 @@ export class HostContext {
 
   /** A network; internal (no route to the outside) unless said otherwise. */
   network(name: string, args: { internal: boolean }, parent: pulumi.Resource): docker.Network {
-    return new docker.Network(
-      `network-${name}`,
-      { name, internal: args.internal, driver: "bridge" },
-      { parent, provider: this.provider },
-    );
+    return new docker.Network(`network-${name}`, { name, internal: args.internal, driver: "bridge" }, { parent, provider: this.provider });
   }
 
   /** A named data volume. Kept when the stack is destroyed: data is never deleted by a deploy. */

@@ -20,7 +20,9 @@ export const ImagesSettings = z.union(
       baseImage: z.string().default("debian:bookworm-slim"),
     }),
     z.strictObject({
-      registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/, { error: "expected a registry path such as registry.example.org/asso/infra" }),
+      registry: z
+        .string()
+        .regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/, { error: "expected a registry path such as registry.example.org/asso/infra" }),
       /**
        * The deploy token the hosts' Docker engines pull with (GitLab: Settings > Repository > Deploy
        * tokens, scope read_registry). The registry refuses anonymous pulls.
@@ -32,7 +34,9 @@ export const ImagesSettings = z.union(
       pins: z.record(z.string(), ImagePin),
     }),
   ],
-  { error: "expected { build: true } or { registry: ..., registryAuth: { username, password }, pins: { <image>: <tag>@sha256:<digest> } }" },
+  {
+    error: "expected { build: true } or { registry: ..., registryAuth: { username, password }, pins: { <image>: <tag>@sha256:<digest> } }",
+  },
 );
 
 export type ImagesConfig = z.output<typeof ImagesSettings>;

@@ -24,12 +24,7 @@ export function upstreamImage(name: string, ref: string, opts: pulumi.CustomReso
  * One of our own images (ldap, mail-postfix, ...). On `local` it is built on the host from its folder
  * (rebuilt when a file in it changes); elsewhere it is pulled from the registry at the pin CI wrote.
  */
-export function ownImage(
-  name: string,
-  contextDir: string,
-  images: ImagesConfig,
-  opts: pulumi.CustomResourceOptions,
-): PinnedImage {
+export function ownImage(name: string, contextDir: string, images: ImagesConfig, opts: pulumi.CustomResourceOptions): PinnedImage {
   if ("build" in images) {
     const ref = `infra/${name}:local`;
     const image = new docker.RemoteImage(

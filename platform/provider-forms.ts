@@ -36,7 +36,8 @@ export interface CanonicalField {
 const goDurationField = (path: string): CanonicalField => ({
   path,
   form: "Go duration (time.Duration.String): 30s, 1m0s, 5m0s",
-  isCanonical: (value) => typeof value === "string" && durationSeconds(value) !== undefined && goDuration(durationSeconds(value)!) === value,
+  isCanonical: (value) =>
+    typeof value === "string" && durationSeconds(value) !== undefined && goDuration(durationSeconds(value)!) === value,
 });
 
 /** The container fields the provider reads back in a canonical form (kreuzwerker/docker resourceDockerContainerRead). */

@@ -8,8 +8,7 @@ import { z } from "zod";
 
 const HOSTNAME = /^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$/;
 
-export const hostname = () =>
-  z.string().regex(HOSTNAME, { error: "expected a lower-case DNS name such as cloud.example.org" });
+export const hostname = () => z.string().regex(HOSTNAME, { error: "expected a lower-case DNS name such as cloud.example.org" });
 
 export const email = () => z.email({ error: "expected an email address such as tech@example.org" });
 

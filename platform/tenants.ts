@@ -11,8 +11,7 @@ import { email, hostname } from "./settings";
 export const ASSO_TENANT_ID = "asso";
 
 /** A Nextcloud quota: a size such as `5 GB` or `500 MB`, or `none` (no limit). */
-export const quota = () =>
-  z.string().regex(/^(none|[1-9][0-9]* ?(B|KB|MB|GB|TB))$/, { error: "expected a size such as '5 GB' or 'none'" });
+export const quota = () => z.string().regex(/^(none|[1-9][0-9]* ?(B|KB|MB|GB|TB))$/, { error: "expected a size such as '5 GB' or 'none'" });
 
 export interface TenantAddress {
   id: string;

@@ -34,7 +34,8 @@ export const containerRules: ContainerRule[] = [
   {
     policy: "no-new-privileges",
     description: "Processes cannot gain privileges (setuid binaries, file capabilities).",
-    check: (i) => (((i.securityOpts ?? []) as string[]).includes("no-new-privileges:true") ? undefined : "lacks security option no-new-privileges:true"),
+    check: (i) =>
+      ((i.securityOpts ?? []) as string[]).includes("no-new-privileges:true") ? undefined : "lacks security option no-new-privileges:true",
   },
   {
     policy: "drop-all-capabilities",
@@ -81,7 +82,8 @@ export const containerRules: ContainerRule[] = [
   {
     policy: "image-by-id",
     description: "Containers run an image id (from a pinned RemoteImage), not a name that could move.",
-    check: (i) => (typeof i.image !== "string" || i.image.startsWith("sha256:") ? undefined : `image '${i.image}' is a name, not an image id`),
+    check: (i) =>
+      typeof i.image !== "string" || i.image.startsWith("sha256:") ? undefined : `image '${i.image}' is a name, not an image id`,
   },
   {
     policy: "published-ports",

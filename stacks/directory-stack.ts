@@ -37,7 +37,10 @@ export function filledPaths(config: { services: Record<string, unknown>; provisi
 }
 
 /** Read the directory stack's passwords, one secret Output per account. */
-export function readDirectoryStack(qualifiedName: string, parent: pulumi.Resource): (account: keyof DirectoryPasswords) => pulumi.Output<string> {
+export function readDirectoryStack(
+  qualifiedName: string,
+  parent: pulumi.Resource,
+): (account: keyof DirectoryPasswords) => pulumi.Output<string> {
   const reference = new pulumi.StackReference(qualifiedName, { name: qualifiedName }, { parent });
   const passwords = reference.requireOutput(DIRECTORY_PASSWORDS_OUTPUT) as pulumi.Output<DirectoryPasswords>;
   return (account) => pulumi.secret(passwords.apply((all) => all[account]));

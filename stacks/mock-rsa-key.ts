@@ -55,9 +55,20 @@ function generate(seed: string, bits: number): KeyPair {
   if (p < q) [p, q] = [q, p];
   const n = p * q;
   const d = modInverse(e, phi);
-  const b64 = (x: bigint) => Buffer.from(x.toString(16).padStart(Math.ceil(x.toString(16).length / 2) * 2, "0"), "hex").toString("base64url");
+  const b64 = (x: bigint) =>
+    Buffer.from(x.toString(16).padStart(Math.ceil(x.toString(16).length / 2) * 2, "0"), "hex").toString("base64url");
   const key = createPrivateKey({
-    key: { kty: "RSA", n: b64(n), e: b64(e), d: b64(d), p: b64(p), q: b64(q), dp: b64(d % (p - 1n)), dq: b64(d % (q - 1n)), qi: b64(modInverse(q, p)) },
+    key: {
+      kty: "RSA",
+      n: b64(n),
+      e: b64(e),
+      d: b64(d),
+      p: b64(p),
+      q: b64(q),
+      dp: b64(d % (p - 1n)),
+      dq: b64(d % (q - 1n)),
+      qi: b64(modInverse(q, p)),
+    },
     format: "jwk",
   });
   return {

@@ -43,8 +43,7 @@ export class Recorder implements pulumi.runtime.Mocks {
   newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
     if (args.type === STACK_REFERENCE) return this.readStackReference(args);
     const inputs = unwrapSecrets(args.inputs, this.secrets) as Record<string, any>;
-    const seed = (salt: string) =>
-      createHash("sha256").update(`${this.stack}\0${args.type}\0${args.name}\0${salt}`).digest("hex");
+    const seed = (salt: string) => createHash("sha256").update(`${this.stack}\0${args.type}\0${args.name}\0${salt}`).digest("hex");
     const computed = PROVIDER_OUTPUTS[args.type]?.(args, seed) ?? {};
     if (args.type === "random:index/randomPassword:RandomPassword") this.secrets.add(computed.result as string);
     if (args.type === "tls:index/privateKey:PrivateKey") this.secrets.add(computed.privateKeyPem as string);

@@ -10,8 +10,23 @@ export const SECRET = "[secret]";
 /** A container as the plan prints it: the rendered fields people and scripts read, env redacted. */
 export type PlanContainer = Pick<
   RenderedContainer,
-  | "name" | "service" | "role" | "image" | "networks" | "ports" | "env" | "memoryMb" | "restart" | "healthcheck"
-  | "privileged" | "noNewPrivileges" | "capDrop" | "capAdd" | "readOnly" | "user" | "exceptions"
+  | "name"
+  | "service"
+  | "role"
+  | "image"
+  | "networks"
+  | "ports"
+  | "env"
+  | "memoryMb"
+  | "restart"
+  | "healthcheck"
+  | "privileged"
+  | "noNewPrivileges"
+  | "capDrop"
+  | "capAdd"
+  | "readOnly"
+  | "user"
+  | "exceptions"
 > & { volumes: { source: string; target: string; readOnly: boolean }[] };
 
 export type Plan = Pick<RenderedStack, "stack" | "networks" | "volumes" | "routes" | "dns" | "memory" | "provisioning" | "references"> & {
@@ -75,7 +90,8 @@ export function formatJson(plan: Plan): string {
   return JSON.stringify(plan, null, 2);
 }
 
-const ports = (c: PlanContainer) => c.ports.map((p) => `${p.ip === "0.0.0.0" ? "" : `${p.ip}:`}${p.host}->${p.container}/${p.protocol}`).join(", ");
+const ports = (c: PlanContainer) =>
+  c.ports.map((p) => `${p.ip === "0.0.0.0" ? "" : `${p.ip}:`}${p.host}->${p.container}/${p.protocol}`).join(", ");
 
 function memoryLine(plan: Plan): string {
   const { usedMb, budgetMb, withinBudget } = plan.memory;
@@ -92,7 +108,10 @@ function exceptionLines(plan: Plan): string[] {
 }
 
 export function formatText(plan: Plan): string {
-  const containers = new Table({ head: ["container", "service", "image", "networks", "published", "memory"], style: { head: [], border: [] } });
+  const containers = new Table({
+    head: ["container", "service", "image", "networks", "published", "memory"],
+    style: { head: [], border: [] },
+  });
   for (const c of plan.containers) {
     // Digests are long: the table shows their first 12 hex digits (json and markdown keep them whole).
     const image = c.image.replace(/@sha256:([a-f0-9]{12})[a-f0-9]+$/, "@sha256:$1…");
@@ -118,19 +137,38 @@ function referenceLines(plan: Plan): string[] {
 const mdCell = (text: string) => text.replace(/\|/g, "\\|");
 
 export function formatMarkdown(plan: Plan): string {
-  const lines = [`# Host \`${plan.stack}\``, "", "| container | service | image | networks | published | memory |", "|---|---|---|---|---|---|"];
+  const lines = [
+    `# Host \`${plan.stack}\``,
+    "",
+    "| container | service | image | networks | published | memory |",
+    "|---|---|---|---|---|---|",
+  ];
   for (const c of plan.containers) {
-    lines.push(`| ${[c.name, c.service, `\`${c.image}\``, c.networks.join(", "), ports(c) || "—", `${c.memoryMb} MiB`].map(mdCell).join(" | ")} |`);
+    lines.push(
+      `| ${[c.name, c.service, `\`${c.image}\``, c.networks.join(", "), ports(c) || "—", `${c.memoryMb} MiB`].map(mdCell).join(" | ")} |`,
+    );
   }
   lines.push("", "## Public URLs", "", ...(plan.routes.length ? plan.routes.map((r) => `- ${r.url} → \`${r.container}\``) : ["(none)"]));
   lines.push("", "## DNS records", "");
   if (plan.dns.length) {
-    lines.push("| name | type | value |", "|---|---|---|", ...plan.dns.map((d) => `| ${mdCell(d.name)} | ${d.type} | \`${mdCell(d.value)}\` |`));
+    lines.push(
+      "| name | type | value |",
+      "|---|---|---|",
+      ...plan.dns.map((d) => `| ${mdCell(d.name)} | ${d.type} | \`${mdCell(d.value)}\` |`),
+    );
   } else lines.push("(none)");
   const exceptions = exceptionLines(plan);
   if (exceptions.length) lines.push("", "## Hardening exceptions", "", ...exceptions.map((e) => `- ${e}`));
   if (plan.provisioning) lines.push("", "## Host provisioning", "", "```", ...provisioningLines(plan.provisioning), "```");
-  if (plan.references.length) lines.push("", "## From other stacks", "", ...referenceLines(plan).slice(1).map((line) => `- ${line}`));
+  if (plan.references.length)
+    lines.push(
+      "",
+      "## From other stacks",
+      "",
+      ...referenceLines(plan)
+        .slice(1)
+        .map((line) => `- ${line}`),
+    );
   lines.push("", "## Memory", "", memoryLine(plan), "", "## Diagram", "", "```mermaid", ...mermaid(plan), "```", "");
   return lines.join("\n");
 }

@@ -91,7 +91,6 @@ export function defineHost(
     provisioning.installBindPassword(bindPassword);
   }
 
-
   const urls = components.flatMap((c) => c.urls ?? []).sort();
   const addressRecords: DnsRecord[] = config.publicIpv4
     ? urls.map((url) => ({ name: new URL(url).hostname, type: "A", value: config.publicIpv4 as string }))
@@ -162,7 +161,11 @@ function buildServices(
       args: ServiceArgs<ServiceDeclaration>,
       opts: pulumi.ComponentResourceOptions,
     ) => ServiceOutputs;
-    const component = new Component(declaration.name, { context, settings: services[declaration.name as CatalogEntry["name"]], endpoints }, { parent });
+    const component = new Component(
+      declaration.name,
+      { context, settings: services[declaration.name as CatalogEntry["name"]], endpoints },
+      { parent },
+    );
     Object.assign(provided, component.provides);
     return component;
   });

@@ -90,7 +90,13 @@ function waitForRegistrations(): Promise<void> {
 
 /** A stand-in for a secret value: deterministic, so that two renders are identical. */
 function mockSecret(stack: string, key: string, length = 32): string {
-  return "m" + createHash("sha256").update(`${stack}\0${key}`).digest("hex").slice(0, length - 1);
+  return (
+    "m" +
+    createHash("sha256")
+      .update(`${stack}\0${key}`)
+      .digest("hex")
+      .slice(0, length - 1)
+  );
 }
 
 function isSecure(value: unknown): value is { secure: string } {

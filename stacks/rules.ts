@@ -148,7 +148,9 @@ export function directoryPasswordSources(stack: {
   if (local && stack.directoryStack !== undefined) {
     return [{ path: ["directoryStack"], message: "this host runs the directory itself (services.ldap); remove directoryStack" }];
   }
-  const source = local ? "the directory on this host (services.ldap)" : stack.directoryStack && `the directory's stack (directoryStack: ${stack.directoryStack})`;
+  const source = local
+    ? "the directory on this host (services.ldap)"
+    : stack.directoryStack && `the directory's stack (directoryStack: ${stack.directoryStack})`;
   const problems: ConfigProblem[] = [];
   if (stack.provisioning) {
     if (source && stack.provisioning.bindPassword !== undefined) {
@@ -157,7 +159,8 @@ export function directoryPasswordSources(stack: {
     if (!source && stack.provisioning.bindPassword === undefined) {
       problems.push({
         path: ["provisioning", "bindPassword"],
-        message: "required: the hosts account's password (pulumi config set --secret --path ...), or name the directory's stack in directoryStack",
+        message:
+          "required: the hosts account's password (pulumi config set --secret --path ...), or name the directory's stack in directoryStack",
       });
     }
   }

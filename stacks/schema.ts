@@ -12,11 +12,9 @@ import { duplicatePartners, STACK_RULES } from "./rules";
 /** Every key of a stack file lives under this namespace: `infra:domain`, `infra:services`, ... */
 export const CONFIG_NAMESPACE = "infra";
 
-const DockerHost = z
-  .string()
-  .regex(/^(unix:\/\/\/\S+|ssh:\/\/[a-z_][a-z0-9_-]*@[a-z0-9.-]+(:\d{1,5})?)$/, {
-    error: "expected unix:///var/run/docker.sock or ssh://user@host[:port]",
-  });
+const DockerHost = z.string().regex(/^(unix:\/\/\/\S+|ssh:\/\/[a-z_][a-z0-9_-]*@[a-z0-9.-]+(:\d{1,5})?)$/, {
+  error: "expected unix:///var/run/docker.sock or ssh://user@host[:port]",
+});
 
 export const StackSettings = z
   .strictObject({
@@ -37,7 +35,9 @@ export const StackSettings = z
      */
     directoryStack: z
       .string()
-      .regex(/^[\w.-]+\/[\w.-]+\/[\w.-]+$/, { error: "expected the stack's full name: <organization>/<project>/<stack>, e.g. organization/infra/pica02" })
+      .regex(/^[\w.-]+\/[\w.-]+\/[\w.-]+$/, {
+        error: "expected the stack's full name: <organization>/<project>/<stack>, e.g. organization/infra/pica02",
+      })
       .optional(),
     /** Public IPv4 address of the host: the web services' A records point there (none on local). */
     publicIpv4: z.ipv4({ error: "expected an IPv4 address such as 203.0.113.10" }).optional(),
@@ -81,7 +81,9 @@ export function parseStackConfig(raw: Record<string, unknown>, isEncrypted: (pat
   const problems = result.success ? [] : result.error.issues.map((issue) => formatIssue(issue, raw));
   for (const path of secretPaths(raw)) {
     if (!isEncrypted(path)) {
-      problems.push(`${path}: is written in plain text; expected a secret (pulumi config set --secret --path '${CONFIG_NAMESPACE}:${path}' ...)`);
+      problems.push(
+        `${path}: is written in plain text; expected a secret (pulumi config set --secret --path '${CONFIG_NAMESPACE}:${path}' ...)`,
+      );
     }
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
@@ -134,7 +136,10 @@ function formatIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): str
 }
 
 function valueAt(raw: unknown, path: PropertyKey[]): unknown {
-  return path.reduce<unknown>((value, key) => (value && typeof value === "object" ? (value as Record<PropertyKey, unknown>)[key] : undefined), raw);
+  return path.reduce<unknown>(
+    (value, key) => (value && typeof value === "object" ? (value as Record<PropertyKey, unknown>)[key] : undefined),
+    raw,
+  );
 }
 
 /** Key paths (dot-separated) of the values that the schema declares secret and the stack sets. */

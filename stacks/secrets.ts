@@ -36,7 +36,8 @@ export function secretsReport(fileConfig: Record<string, unknown>): SecretsRepor
     return value;
   };
   for (const [key, value] of Object.entries(fileConfig)) {
-    if (key.startsWith(`${CONFIG_NAMESPACE}:`)) raw[key.slice(CONFIG_NAMESPACE.length + 1)] = strip(value, [key.slice(CONFIG_NAMESPACE.length + 1)]);
+    if (key.startsWith(`${CONFIG_NAMESPACE}:`))
+      raw[key.slice(CONFIG_NAMESPACE.length + 1)] = strip(value, [key.slice(CONFIG_NAMESPACE.length + 1)]);
   }
   let problems: string[] = [];
   try {
@@ -77,7 +78,8 @@ function main(): number {
   }
   const toSet = report.secrets.filter((s) => s.state === "example");
   console.log(`stacks/${stackFileName(stack)}: ${report.secrets.length} secret settings, ${toSet.length} still to set`);
-  for (const secret of report.secrets) console.log(`  ${secret.state === "set" ? "set    " : "TO SET "} ${CONFIG_NAMESPACE}:${secret.path}`);
+  for (const secret of report.secrets)
+    console.log(`  ${secret.state === "set" ? "set    " : "TO SET "} ${CONFIG_NAMESPACE}:${secret.path}`);
   for (const value of report.fromOtherStacks) console.log(`  from   ${CONFIG_NAMESPACE}:${value.path} <- ${value.stack} (nothing to set)`);
   if (toSet.length > 0) {
     console.log("\nSet each one (the value is read from the terminal, never from the command line or the shell history):");

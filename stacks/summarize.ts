@@ -60,8 +60,7 @@ function container(inputs: Record<string, any>, images: RenderedImage[], secrets
   );
   const networks = (inputs.networksAdvanced ?? []) as { name: string; aliases?: string[] }[];
   const hc = inputs.healthcheck as
-    | { tests?: string[]; interval: string; timeout: string; retries: number; startPeriod: string }
-    | undefined;
+    { tests?: string[]; interval: string; timeout: string; retries: number; startPeriod: string } | undefined;
   return {
     name: inputs.name,
     service: labels["infra.service"] ?? "",

@@ -5,7 +5,6 @@
 import { isMap, isScalar, parseDocument } from "yaml";
 import { ImagePin } from "../../platform/images-settings";
 
-
 export interface PinRewrite {
   text: string;
   /** Images whose pin changed. */

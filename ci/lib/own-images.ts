@@ -28,9 +28,7 @@ export function ownImageOf(dockerfile: string): OwnImage | undefined {
 export function discoverOwnImages(repoRoot: string): OwnImage[] {
   const candidates = ["ldap", "mail", "platform"].flatMap((top) => {
     try {
-      return (readdirSync(path.join(repoRoot, top), { recursive: true }) as string[]).map((p) =>
-        `${top}/${p.split(path.sep).join("/")}`,
-      );
+      return (readdirSync(path.join(repoRoot, top), { recursive: true }) as string[]).map((p) => `${top}/${p.split(path.sep).join("/")}`);
     } catch {
       return []; // the folder does not exist (yet)
     }

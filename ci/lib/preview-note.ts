@@ -92,9 +92,7 @@ export function formatPreviewNote(run: PreviewRun): string {
 /** The note an earlier pipeline posted for this host, if any (the oldest, should there be several). */
 export function findPreviewNote<N extends Note>(notes: readonly N[], stack: string): N | undefined {
   const marker = noteMarker(stack);
-  return notes
-    .filter((note) => !note.system && note.body.includes(marker))
-    .sort((a, b) => a.id - b.id)[0];
+  return notes.filter((note) => !note.system && note.body.includes(marker)).sort((a, b) => a.id - b.id)[0];
 }
 
 /** The part of the GitLab merge-request notes API this needs (a @gitbeaker/rest MergeRequestNotes fits). */

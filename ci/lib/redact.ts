@@ -28,10 +28,7 @@ const PRIVATE_KEY_BLOCK = /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(?:---
 const SECRET_KEY = String.raw`[\w.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|private[_-]?key|credentials?)[\w.-]*`;
 // Pulumi's placeholders ([secret], [unknown]) are one value, not "[secret" followed by "]".
 const VALUE = String.raw`(?:"[^"\n]*"|'[^'\n]*'|\[[a-z]+\]|[^\s"',}\]]+)`;
-const SECRET_ASSIGNMENT = new RegExp(
-  String.raw`(${SECRET_KEY}["']?\s*[:=]\s*)(${VALUE})(\s*=>\s*)?(${VALUE})?`,
-  "gi",
-);
+const SECRET_ASSIGNMENT = new RegExp(String.raw`(${SECRET_KEY}["']?\s*[:=]\s*)(${VALUE})(\s*=>\s*)?(${VALUE})?`, "gi");
 
 // user:password@ in URLs (state backend, registries).
 const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)([^\s@/]+)(@)/gi;

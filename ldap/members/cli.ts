@@ -74,7 +74,10 @@ class DirectoryUnreachable extends Error {
 
 /** `InvalidCredentialsError` -> `invalid credentials (code 49)`, plus the server's own words when it gave some. */
 export function describeLdapError(error: ResultCodeError): string {
-  const kind = error.constructor.name.replace(/Error$/, "").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+  const kind = error.constructor.name
+    .replace(/Error$/, "")
+    .replace(/([a-z])([A-Z])/g, "$1 $2")
+    .toLowerCase();
   const detail = error.message.replace(/\s*Code: 0x[0-9a-f]+\s*$/i, "").trim();
   return `${kind} (code ${error.code})${detail && detail.toLowerCase() !== kind ? `: ${detail}` : ""}`;
 }
@@ -111,10 +114,13 @@ program
     });
     const sshKeys = Object.values(input.sshKeys);
     const problems: string[] = [];
-    if (input.type === "legal" && input.role !== "member") problems.push(`--role '${input.role}': a legal person has no login; expected member`);
+    if (input.type === "legal" && input.role !== "member")
+      problems.push(`--role '${input.role}': a legal person has no login; expected member`);
     if (input.type === "legal" && sshKeys.length > 0) problems.push("--ssh-key: a legal person has no login; expected no SSH key");
-    if (input.role !== "member" && !input.accessEnd) problems.push(`--access-until: missing; expected the end date of the ${input.role} access, YYYY-MM-DD`);
-    if (input.role === "member" && input.accessEnd) problems.push("--access-until: only for --role tech or admin; expected no access end for a member");
+    if (input.role !== "member" && !input.accessEnd)
+      problems.push(`--access-until: missing; expected the end date of the ${input.role} access, YYYY-MM-DD`);
+    if (input.role === "member" && input.accessEnd)
+      problems.push("--access-until: only for --role tech or admin; expected no access end for a member");
     if (problems.length > 0) throw new UsageError(problems);
 
     await withDirectory(command, async (directory) => {
@@ -167,7 +173,8 @@ program
     }
     await withDirectory(command, async (directory) => {
       const person = await findMember(directory, input.uid);
-      if (person.type === "legal") throw new UsageError([`uid '${input.uid}': is a legal person, without a login; expected a physical member`]);
+      if (person.type === "legal")
+        throw new UsageError([`uid '${input.uid}': is a legal person, without a login; expected a physical member`]);
       await directory.grantTech(person, input.until, opts.admin === true);
       console.log(`${input.uid}: ${opts.admin ? "tech and admins" : "tech"} until ${isoDay(input.until)}`);
     });
@@ -185,7 +192,11 @@ program
       const groups = opts.admin ? (["admins"] as const) : (["tech", "admins"] as const);
       const before = groups.filter((g) => (g === "tech" ? person.tech : person.admin));
       await directory.revoke(person, [...groups]);
-      console.log(before.length > 0 ? `${input.uid}: removed from ${before.join(", ")}` : `${input.uid}: not in ${groups.join(" or ")}; nothing changed`);
+      console.log(
+        before.length > 0
+          ? `${input.uid}: removed from ${before.join(", ")}`
+          : `${input.uid}: not in ${groups.join(" or ")}; nothing changed`,
+      );
     });
   });
 
@@ -231,7 +242,11 @@ program
         console.log(describePlan(plan));
       }
       console.log(
-        plans.length === 0 ? "nothing to change" : opts.dryRun ? `${plans.length} to change (dry run: nothing written)` : `${plans.length} changed`,
+        plans.length === 0
+          ? "nothing to change"
+          : opts.dryRun
+            ? `${plans.length} to change (dry run: nothing written)`
+            : `${plans.length} changed`,
       );
     });
   });

@@ -24,10 +24,7 @@ export function planExpiry(people: Person[], now: Date, baseDn: string): ExpiryP
     .filter((person) => person.accessEnd !== undefined && person.accessEnd <= cutoff)
     .map((person) => ({
       person,
-      leaveGroups: [
-        ...(person.tech ? [groupDn("tech", baseDn)] : []),
-        ...(person.admin ? [groupDn("admins", baseDn)] : []),
-      ],
+      leaveGroups: [...(person.tech ? [groupDn("tech", baseDn)] : []), ...(person.admin ? [groupDn("admins", baseDn)] : [])],
       setShadowExpire: person.shadowExpire === undefined ? daysSinceEpoch(person.accessEnd as string) : undefined,
       lockPassword: person.lockedTime === undefined,
     }))

@@ -26,7 +26,6 @@ function yesNo(value: boolean): string {
 
 /** `physical members: 28 (current: 26); legal members: 2 (current: 2)`. */
 export function memberCounts(people: Person[], now: Date): string {
-  const count = (type: string, current: boolean) =>
-    people.filter((p) => p.type === type && (!current || isCurrent(p, now))).length;
+  const count = (type: string, current: boolean) => people.filter((p) => p.type === type && (!current || isCurrent(p, now))).length;
   return `physical members: ${count("physical", false)} (current: ${count("physical", true)}); legal members: ${count("legal", false)} (current: ${count("legal", true)})`;
 }

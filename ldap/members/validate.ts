@@ -41,7 +41,8 @@ export function parseUid(value: string, argument = "uid"): string {
   return value;
 }
 
-const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+const EMAIL =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 
 export function parseEmail(value: string, argument = "--email"): string {
   if (!EMAIL.test(value) || value.includes("..") || value.length > 254) {
@@ -110,7 +111,10 @@ export function parseDays(value: string, argument = "--expiring"): number {
 }
 
 export function toGeneralizedTime(date: Date): string {
-  return date.toISOString().replace(/[-:T]/g, "").replace(/\.\d{3}Z$/, "Z");
+  return date
+    .toISOString()
+    .replace(/[-:T]/g, "")
+    .replace(/\.\d{3}Z$/, "Z");
 }
 
 export function fromGeneralizedTime(value: string): Date {

@@ -11,7 +11,6 @@ export const COLLABORA_PORT = 9980;
 /** coolwsd saves the open documents back to Nextcloud when it is stopped (platform/upstream-images.ts). */
 const STOP_GRACE_SECONDS = 60;
 
-
 /**
  * The WOPI hosts Collabora accepts, one alias group per tenant (`aliasgroup1`, `aliasgroup2`, ...): the
  * tenant's public URL, which is its callback URL and so the WOPISrc of its documents (the frame is only

@@ -9,7 +9,9 @@ export const CollaboraSettings = z.strictObject({
   image: imageRef().default(DEFAULT_IMAGE),
   memoryMb: memoryMb(2048),
   /** Spelling dictionaries offered in documents. */
-  dictionaries: z.array(z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, { error: "expected a locale such as fr_FR" })).default(["fr_FR", "en_US", "en_GB", "de_DE"]),
+  dictionaries: z
+    .array(z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, { error: "expected a locale such as fr_FR" }))
+    .default(["fr_FR", "en_US", "en_GB", "de_DE"]),
 });
 
 export type CollaboraConfig = z.output<typeof CollaboraSettings>;

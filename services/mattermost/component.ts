@@ -5,8 +5,6 @@ import type { ServiceArgs, ServiceOutputs } from "../../platform/service";
 import { smtpClient } from "../../platform/smtp-client";
 import type { MattermostService } from "./settings";
 
-
-
 /** Where the image keeps its state; every path is owned by the image's user (uid 2000). */
 const VOLUMES = {
   data: "/mattermost/data",

@@ -84,7 +84,11 @@ export function nextcloudTenants(
 }
 
 /** The directory as the association's Nextcloud sees it: on this host, or named by the settings. */
-function ldapLogin(domain: string, settings: NextcloudConfig, endpoints: EndpointsFor<typeof NextcloudService>): NonNullable<Tenant["ldap"]> {
+function ldapLogin(
+  domain: string,
+  settings: NextcloudConfig,
+  endpoints: EndpointsFor<typeof NextcloudService>,
+): NonNullable<Tenant["ldap"]> {
   const directory = endpoints.directory;
   if (directory) {
     const account = directory.serviceAccounts.nextcloud;
@@ -131,7 +135,15 @@ class NextcloudTenant extends pulumi.ComponentResource {
     const network = context.network(name, { internal: true }, this);
     const db = new Postgres(
       `${name}-db`,
-      { context, service, network, database: "nextcloud", user: "nextcloud", memoryMb: settings.database.memoryMb, image: settings.database.image },
+      {
+        context,
+        service,
+        network,
+        database: "nextcloud",
+        user: "nextcloud",
+        memoryMb: settings.database.memoryMb,
+        image: settings.database.image,
+      },
       { parent: this },
     );
     const redis = new Redis(`${name}-redis`, { context, service, network, memoryMb: settings.redis.memoryMb }, { parent: this });

@@ -31,7 +31,10 @@ export const NextcloudSettings = z.strictObject({
    * Address ranges the proxy and Collabora reach Nextcloud from (the edge network): trusted for
    * X-Forwarded-* headers and allowed to make WOPI requests. Default: Docker's default address pools.
    */
-  edgeSubnets: z.array(z.string().regex(CIDR, { error: "expected an IPv4 CIDR such as 172.18.0.0/16" })).min(1).default(DOCKER_DEFAULT_POOLS),
+  edgeSubnets: z
+    .array(z.string().regex(CIDR, { error: "expected an IPv4 CIDR such as 172.18.0.0/16" }))
+    .min(1)
+    .default(DOCKER_DEFAULT_POOLS),
   /** Mail (password reset, notifications) through the association's mail server (see platform/smtp-client.ts). */
   smtp: SmtpSettings,
   /**

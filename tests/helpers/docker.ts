@@ -27,7 +27,9 @@ export function docker(args: string[], options: { input?: string; timeoutMs?: nu
 export async function dockerOk(args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<string> {
   const result = await docker(args, options);
   if (result.exitCode !== 0) {
-    throw new Error(`docker ${args.slice(0, 3).join(" ")} ... failed (${result.exitCode}): ${result.stderr.trim() || result.stdout.trim()}`);
+    throw new Error(
+      `docker ${args.slice(0, 3).join(" ")} ... failed (${result.exitCode}): ${result.stderr.trim() || result.stdout.trim()}`,
+    );
   }
   return result.stdout;
 }

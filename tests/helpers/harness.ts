@@ -27,7 +27,12 @@ export interface RunningStack {
   recreate(name: string): Promise<void>;
   waitHealthy(name: string, timeoutMs?: number): Promise<void>;
   logs(name: string): Promise<string>;
-  runOnNetwork(network: string, image: string, cmd: string[], options?: { input?: string; env?: Record<string, string> }): Promise<ExecResult>;
+  runOnNetwork(
+    network: string,
+    image: string,
+    cmd: string[],
+    options?: { input?: string; env?: Record<string, string> },
+  ): Promise<ExecResult>;
   /** Run a command in a one-off container of `name`'s image, user and volumes (offline tools, while `name` is stopped). */
   runOnVolumes(name: string, cmd: string[], options?: { input?: string }): Promise<ExecResult>;
   teardown(): Promise<void>;
@@ -71,7 +76,10 @@ export function buildImage(rendered: RenderedStack, ref: string): Promise<void> 
   const { context, buildArgs } = image.build;
   if (!built.has(ref)) {
     const args = ["build", "-q", "-t", ref, ...Object.entries(buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`])];
-    built.set(ref, dockerOk([...args, path.join(REPO_ROOT, context)], { timeoutMs: 900_000 }).then(() => undefined));
+    built.set(
+      ref,
+      dockerOk([...args, path.join(REPO_ROOT, context)], { timeoutMs: 900_000 }).then(() => undefined),
+    );
   }
   return built.get(ref) as Promise<void>;
 }
@@ -112,12 +120,18 @@ class Harness implements RunningStack {
     const [entrypoint, ...entrypointArgs] = spec.entrypoint;
     const args = [
       "create",
-      "--name", this.prefix + spec.name,
-      "--hostname", spec.name,
-      "--memory", `${spec.memoryMb}m`,
-      "--memory-swap", `${spec.memoryMb}m`,
-      "--restart", spec.restart,
-      "--cap-drop", "ALL",
+      "--name",
+      this.prefix + spec.name,
+      "--hostname",
+      spec.name,
+      "--memory",
+      `${spec.memoryMb}m`,
+      "--memory-swap",
+      `${spec.memoryMb}m`,
+      "--restart",
+      spec.restart,
+      "--cap-drop",
+      "ALL",
       ...spec.capAdd.flatMap((cap) => ["--cap-add", cap]),
       ...(spec.noNewPrivileges ? ["--security-opt", "no-new-privileges:true"] : []),
       ...(spec.privileged ? ["--privileged"] : []),
@@ -134,13 +148,18 @@ class Harness implements RunningStack {
       ]),
       ...(hc
         ? [
-            "--health-cmd", healthCommand(hc.test),
+            "--health-cmd",
+            healthCommand(hc.test),
             // The one timing that differs from the stack: tests probe every second so they do not wait a
             // whole interval (--health-start-interval would do it, but needs Docker API 1.44; Debian's engine speaks 1.41).
-            "--health-interval", this.stackHealthInterval ? hc.interval : "1s",
-            "--health-timeout", hc.timeout,
-            "--health-retries", String(hc.retries),
-            "--health-start-period", hc.startPeriod,
+            "--health-interval",
+            this.stackHealthInterval ? hc.interval : "1s",
+            "--health-timeout",
+            hc.timeout,
+            "--health-retries",
+            String(hc.retries),
+            "--health-start-period",
+            hc.startPeriod,
           ]
         : []),
       ...(firstNetwork ? ["--network", this.prefix + firstNetwork, "--network-alias", spec.name, ...aliasArgs(spec, firstNetwork)] : []),
@@ -210,7 +229,9 @@ class Harness implements RunningStack {
   async waitHealthy(name: string, timeoutMs = 120_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const state = (await dockerOk(["inspect", "-f", "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}", this.prefix + name])).trim();
+      const state = (
+        await dockerOk(["inspect", "-f", "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}", this.prefix + name])
+      ).trim();
       if (state === (this.spec(name).healthcheck ? "running healthy" : "running")) return;
       if (state.startsWith("exited") || state.startsWith("dead")) {
         throw new Error(`container ${name} stopped (${state}); logs:\n${await this.logs(name)}`);
@@ -235,10 +256,14 @@ class Harness implements RunningStack {
   ): Promise<ExecResult> {
     return docker(
       [
-        "run", "--rm", ...(options.input !== undefined ? ["-i"] : []),
-        "--network", this.prefix + network,
+        "run",
+        "--rm",
+        ...(options.input !== undefined ? ["-i"] : []),
+        "--network",
+        this.prefix + network,
         ...Object.entries(options.env ?? {}).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
-        image, ...cmd,
+        image,
+        ...cmd,
       ],
       { input: options.input },
     );
@@ -249,11 +274,16 @@ class Harness implements RunningStack {
     const [entrypoint, ...args] = cmd;
     return docker(
       [
-        "run", "--rm", ...(options.input !== undefined ? ["-i"] : []),
-        "--volumes-from", this.prefix + name,
+        "run",
+        "--rm",
+        ...(options.input !== undefined ? ["-i"] : []),
+        "--volumes-from",
+        this.prefix + name,
         ...(spec.user ? ["--user", spec.user] : []),
-        "--entrypoint", entrypoint,
-        spec.image, ...args,
+        "--entrypoint",
+        entrypoint,
+        spec.image,
+        ...args,
       ],
       { input: options.input },
     );

@@ -37,9 +37,17 @@ export const INTEGRATION_TOOLS: ToolCheck[] = [
   { need: "a container registry (registry v2)", debianPackage: "docker-registry", command: ["sh", "-c", "command -v docker-registry"] },
   { need: "htpasswd (bcrypt users of the test registry)", debianPackage: "apache2-utils", command: ["htpasswd", "-nbB", "u", "p"] },
   // The certificate scenarios (tests/integration/acme): Let's Encrypt's test server and its DNS stand-in.
-  { need: "pebble and pebble-challtestsrv (test ACME server)", debianPackage: "pebble", command: ["sh", "-c", "command -v pebble && command -v pebble-challtestsrv"] },
+  {
+    need: "pebble and pebble-challtestsrv (test ACME server)",
+    debianPackage: "pebble",
+    command: ["sh", "-c", "command -v pebble && command -v pebble-challtestsrv"],
+  },
   // The CI SSH set-up scenario (tests/integration/ci/ssh-setup.test.ts) and the hosts' login scenarios.
-  { need: "the OpenSSH client tools (ssh-agent, ssh-add, ssh-keygen)", debianPackage: "openssh-client", command: ["sh", "-c", "command -v ssh-agent && command -v ssh-add && command -v ssh-keygen"] },
+  {
+    need: "the OpenSSH client tools (ssh-agent, ssh-add, ssh-keygen)",
+    debianPackage: "openssh-client",
+    command: ["sh", "-c", "command -v ssh-agent && command -v ssh-add && command -v ssh-keygen"],
+  },
 ];
 
 /** The tools that fail their check, each as one line naming the package to install. */

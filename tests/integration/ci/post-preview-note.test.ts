@@ -79,18 +79,22 @@ afterAll(() => {
 async function postNote(output: string, exitCode: number): Promise<string> {
   const file = path.join(workDir, "preview-pica01.txt");
   writeFileSync(file, output);
-  const { stdout } = await promisify(execFile)(TSX, ["ci/post-preview-note.ts", "--stack", "pica01", "--output", file, "--exit-code", String(exitCode)], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH,
-      CI_SERVER_URL: serverUrl,
-      CI_PROJECT_ID: "42",
-      CI_MERGE_REQUEST_IID: "7",
-      CI_COMMIT_SHORT_SHA: "abc12345",
-      PREVIEW_NOTE_TOKEN: "note-token-for-tests",
-      PULUMI_CONFIG_PASSPHRASE: "passphrase-in-the-output",
+  const { stdout } = await promisify(execFile)(
+    TSX,
+    ["ci/post-preview-note.ts", "--stack", "pica01", "--output", file, "--exit-code", String(exitCode)],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        PATH: process.env.PATH,
+        CI_SERVER_URL: serverUrl,
+        CI_PROJECT_ID: "42",
+        CI_MERGE_REQUEST_IID: "7",
+        CI_COMMIT_SHORT_SHA: "abc12345",
+        PREVIEW_NOTE_TOKEN: "note-token-for-tests",
+        PULUMI_CONFIG_PASSPHRASE: "passphrase-in-the-output",
+      },
     },
-  });
+  );
   return stdout;
 }
 

@@ -26,7 +26,11 @@ const TSX = path.join(REPO_ROOT, "node_modules/.bin/tsx");
 
 /** Beyond the Docker engine: the registry and the tool that writes its users. */
 const REGISTRY_TOOLS: ToolCheck[] = [
-  { need: "a Docker registry (registry v2, for the image-path scenarios)", debianPackage: "docker-registry", command: ["docker-registry", "--version"] },
+  {
+    need: "a Docker registry (registry v2, for the image-path scenarios)",
+    debianPackage: "docker-registry",
+    command: ["docker-registry", "--version"],
+  },
   { need: "htpasswd with bcrypt (the registry's users)", debianPackage: "apache2-utils", command: ["htpasswd", "-nbB", "probe", "probe"] },
 ];
 
@@ -71,7 +75,9 @@ function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv
 async function runOk(command: string, args: string[], options: Parameters<typeof run>[2] = {}): Promise<string> {
   const result = await run(command, args, options);
   if (result.exitCode !== 0) {
-    throw new Error(`${command} ${args.slice(0, 2).join(" ")} failed (${result.exitCode}): ${result.stderr.trim() || result.stdout.trim()}`);
+    throw new Error(
+      `${command} ${args.slice(0, 2).join(" ")} failed (${result.exitCode}): ${result.stderr.trim() || result.stdout.trim()}`,
+    );
   }
   return result.stdout;
 }
@@ -171,7 +177,15 @@ describe.skipIf(!engine || missing.length > 0)("images from CI to a host through
     });
     const build = await run(
       TSX,
-      [path.join(REPO_ROOT, "ci/build-images.ts"), "--root", checkout, "--out", path.join(work, "images.json"), "--list", path.join(work, "images.txt")],
+      [
+        path.join(REPO_ROOT, "ci/build-images.ts"),
+        "--root",
+        checkout,
+        "--out",
+        path.join(work, "images.json"),
+        "--list",
+        path.join(work, "images.txt"),
+      ],
       {
         cwd: work,
         env: {
@@ -239,7 +253,14 @@ describe.skipIf(!engine || missing.length > 0)("images from CI to a host through
     const oldPin = `${"0".repeat(40)}@sha256:${"0".repeat(64)}`;
     writeFileSync(
       path.join(stacks, "stacks/Pulumi.registry-test.yaml"),
-      ["config:", "  infra:images:", `    registry: ${host}/asso/infra`, "    pins:", `      ${IMAGE_NAME}: "${oldPin}" # moved by CI`, ""].join("\n"),
+      [
+        "config:",
+        "  infra:images:",
+        `    registry: ${host}/asso/infra`,
+        "    pins:",
+        `      ${IMAGE_NAME}: "${oldPin}" # moved by CI`,
+        "",
+      ].join("\n"),
     );
     const changes = pinChanges(stacks, pinsOf(built));
     expect(changes.map((change) => [change.file, change.updated])).toEqual([["stacks/Pulumi.registry-test.yaml", [IMAGE_NAME]]]);
@@ -256,7 +277,9 @@ describe.skipIf(!engine || missing.length > 0)("images from CI to a host through
     const pull = await run("docker", ["pull", built[0].ref], { env: { DOCKER_CONFIG: anonymous } });
     expect(pull.exitCode).not.toBe(0);
     expect(pull.stderr).toMatch(/no basic auth credentials|unauthorized|authentication required/i);
-    const manifest = await fetch(`http://${host}/v2/asso/infra/${IMAGE_NAME}/manifests/${digest()}`, { headers: { accept: MANIFEST_TYPES } });
+    const manifest = await fetch(`http://${host}/v2/asso/infra/${IMAGE_NAME}/manifests/${digest()}`, {
+      headers: { accept: MANIFEST_TYPES },
+    });
     expect(manifest.status).toBe(401);
     expect((await run("docker", ["image", "inspect", built[0].ref])).exitCode).not.toBe(0);
   });

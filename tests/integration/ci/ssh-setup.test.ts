@@ -72,9 +72,12 @@ describe.skipIf(missing.length > 0)("ci/ssh-setup.sh in a Pulumi job", () => {
   });
 
   it("programs the job starts (pulumi and its providers) inherit SSH_AUTH_SOCK", () => {
-    const run = job(`${JSON.stringify(process.execPath)} -e 'console.log("child sock=" + (process.env.SSH_AUTH_SOCK ?? "none"))'\nssh-add -l`, {
-      DEPLOY_SSH_KEY: keyFile,
-    });
+    const run = job(
+      `${JSON.stringify(process.execPath)} -e 'console.log("child sock=" + (process.env.SSH_AUTH_SOCK ?? "none"))'\nssh-add -l`,
+      {
+        DEPLOY_SSH_KEY: keyFile,
+      },
+    );
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^child sock=\/\S+$/m);
     expect(run.stdout).toMatch(/deploy@ci \(ED25519\)/);

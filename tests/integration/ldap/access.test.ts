@@ -53,7 +53,9 @@ describe.runIf(dockerAvailable())("ldap access rules", () => {
     await withClient(directory.bound(directory.peopleDn(alice.uid), alice.password), async (client) => {
       const own = await client.search(directory.peopleDn(alice.uid), { scope: "base", attributes: ["mail", "uidNumber"] });
       expect(own.searchEntries[0].mail).toBe("alice@asso.localhost");
-      const others = await client.search(directory.peopleDn(bob.uid), { scope: "base", attributes: ["mail"] }).catch((e: Error) => e.constructor.name);
+      const others = await client
+        .search(directory.peopleDn(bob.uid), { scope: "base", attributes: ["mail"] })
+        .catch((e: Error) => e.constructor.name);
       expect(others).toBe("NoSuchObjectError");
     });
   });
@@ -94,11 +96,16 @@ describe.runIf(dockerAvailable())("ldap access rules", () => {
 
   it("refuses every write by a service account", async () => {
     for (const service of ["mail", "mattermost", "nextcloud", "hosts"]) {
-      await withClient(directory.bound(`cn=${service},ou=services,${directory.baseDn}`, directory.servicePassword(service)), async (client) => {
-        const change = new Change({ operation: "replace", modification: new Attribute({ type: "mail", values: ["evil@example.org"] }) });
-        expect(await rejectsWith(client.modify(directory.peopleDn(bob.uid), [change])), service).toBe("InsufficientAccessError");
-        expect(await rejectsWith(client.modify(`cn=tech,ou=groups,${directory.baseDn}`, [change])), service).toBe("InsufficientAccessError");
-      });
+      await withClient(
+        directory.bound(`cn=${service},ou=services,${directory.baseDn}`, directory.servicePassword(service)),
+        async (client) => {
+          const change = new Change({ operation: "replace", modification: new Attribute({ type: "mail", values: ["evil@example.org"] }) });
+          expect(await rejectsWith(client.modify(directory.peopleDn(bob.uid), [change])), service).toBe("InsufficientAccessError");
+          expect(await rejectsWith(client.modify(`cn=tech,ou=groups,${directory.baseDn}`, [change])), service).toBe(
+            "InsufficientAccessError",
+          );
+        },
+      );
     }
   });
 
@@ -126,7 +133,10 @@ describe.runIf(dockerAvailable())("ldap access rules", () => {
 
   it("does not let a member change another member's password", async () => {
     await withClient(directory.bound(directory.peopleDn(alice.uid), alice.password), async (client) => {
-      const change = new Change({ operation: "replace", modification: new Attribute({ type: "userPassword", values: ["taken-over-password"] }) });
+      const change = new Change({
+        operation: "replace",
+        modification: new Attribute({ type: "userPassword", values: ["taken-over-password"] }),
+      });
       expect(await rejectsWith(client.modify(directory.peopleDn(bob.uid), [change]))).toBe("InsufficientAccessError");
     });
   });

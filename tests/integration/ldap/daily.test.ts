@@ -13,8 +13,12 @@ describe.runIf(dockerAvailable())("ldap daily job", () => {
   async function setAccess(uid: string, accessEnd: string): Promise<void> {
     const admin = await directory.bound(directory.adminDn, directory.adminPassword);
     try {
-      await admin.modify(directory.peopleDn(uid), [new Change({ operation: "replace", modification: new Attribute({ type: "assoAccessEnd", values: [accessEnd] }) })]);
-      await admin.modify(techDn(), [new Change({ operation: "add", modification: new Attribute({ type: "member", values: [directory.peopleDn(uid)] }) })]);
+      await admin.modify(directory.peopleDn(uid), [
+        new Change({ operation: "replace", modification: new Attribute({ type: "assoAccessEnd", values: [accessEnd] }) }),
+      ]);
+      await admin.modify(techDn(), [
+        new Change({ operation: "add", modification: new Attribute({ type: "member", values: [directory.peopleDn(uid)] }) }),
+      ]);
     } finally {
       await admin.unbind();
     }
@@ -35,7 +39,9 @@ describe.runIf(dockerAvailable())("ldap daily job", () => {
   it("locks the expired access and only that one", async () => {
     const run = await stack.exec("ldap-daily", ["ldap-daily", "--once"]);
     expect(run.exitCode, run.stderr).toBe(0);
-    expect(run.stdout).toContain(`ldap-expire: ${directory.peopleDn("dave")} (access ended 20200101000000Z): removed from tech, shadowExpire set, password locked`);
+    expect(run.stdout).toContain(
+      `ldap-expire: ${directory.peopleDn("dave")} (access ended 20200101000000Z): removed from tech, shadowExpire set, password locked`,
+    );
     expect(run.stdout).not.toContain("erin");
 
     const admin = await directory.bound(directory.adminDn, directory.adminPassword);

@@ -73,7 +73,9 @@ describe.runIf(dockerAvailable())("ldap bootstrap", () => {
     const earlier = "{ARGON2}$argon2i$v=19$m=4096,t=3,p=2$MDEyMzQ1Njc4OWFiY2RlZg$ZLX6dXJaZI5fixjPE7XuHwZ3+3cEnfYxBEXUFSEbuho";
     await addPerson(directory, "erin", "erin-first-password", 20010);
     const admin = await directory.bound(directory.adminDn, directory.adminPassword);
-    await admin.modify(directory.peopleDn("erin"), [new Change({ operation: "replace", modification: new Attribute({ type: "userPassword", values: [earlier] }) })]);
+    await admin.modify(directory.peopleDn("erin"), [
+      new Change({ operation: "replace", modification: new Attribute({ type: "userPassword", values: [earlier] }) }),
+    ]);
     await admin.unbind();
     const erin = await directory.bound(directory.peopleDn("erin"), "erin-password-123");
     await erin.unbind();
@@ -82,21 +84,24 @@ describe.runIf(dockerAvailable())("ldap bootstrap", () => {
 
   // Earlier images wrote libargon2's module options: none, later "p=2", which the libsodium module
   // reads as 64 MiB or refuses. The directory is put back in that state offline, as it would be found.
-  it.each(["", " p=2"])("starts a directory whose argon2 options an earlier image wrote ('argon2%s'), at the image's cost", async (earlier) => {
-    const argon2Line = (config: string) => /^olcModuleLoad: (\{\d+\}argon2.*)$/m.exec(config)?.[1];
-    const current = argon2Line(await directory.slapcat(0));
-    await stack.stop("ldap");
-    const ldif = `dn: cn=module{0},cn=config\nchangetype: modify\ndelete: olcModuleLoad\nolcModuleLoad: ${current}\n-\nadd: olcModuleLoad\nolcModuleLoad: {4}argon2${earlier}\n`;
-    const rewritten = await stack.runOnVolumes("ldap", ["slapmodify", "-F", "/etc/ldap/slapd.d", "-n0"], { input: ldif });
-    expect(rewritten.exitCode, rewritten.stderr).toBe(0);
-    await stack.start("ldap");
-    await stack.waitHealthy("ldap");
+  it.each(["", " p=2"])(
+    "starts a directory whose argon2 options an earlier image wrote ('argon2%s'), at the image's cost",
+    async (earlier) => {
+      const argon2Line = (config: string) => /^olcModuleLoad: (\{\d+\}argon2.*)$/m.exec(config)?.[1];
+      const current = argon2Line(await directory.slapcat(0));
+      await stack.stop("ldap");
+      const ldif = `dn: cn=module{0},cn=config\nchangetype: modify\ndelete: olcModuleLoad\nolcModuleLoad: ${current}\n-\nadd: olcModuleLoad\nolcModuleLoad: {4}argon2${earlier}\n`;
+      const rewritten = await stack.runOnVolumes("ldap", ["slapmodify", "-F", "/etc/ldap/slapd.d", "-n0"], { input: ldif });
+      expect(rewritten.exitCode, rewritten.stderr).toBe(0);
+      await stack.start("ldap");
+      await stack.waitHealthy("ldap");
 
-    expect(argon2Line(await directory.slapcat(0))).toBe("{4}argon2 m=4096 t=3");
-    const carol = await directory.bound(directory.peopleDn("carol"), "carol-password-123");
-    await carol.unbind();
-    const uid = `dave${earlier.length}`;
-    await addPerson(directory, uid, "dave-password-123", 20004 + earlier.length);
-    expect(await directory.storedPassword(uid)).toMatch(IMAGE_PASSWORD_HASH);
-  });
+      expect(argon2Line(await directory.slapcat(0))).toBe("{4}argon2 m=4096 t=3");
+      const carol = await directory.bound(directory.peopleDn("carol"), "carol-password-123");
+      await carol.unbind();
+      const uid = `dave${earlier.length}`;
+      await addPerson(directory, uid, "dave-password-123", 20004 + earlier.length);
+      expect(await directory.storedPassword(uid)).toMatch(IMAGE_PASSWORD_HASH);
+    },
+  );
 });

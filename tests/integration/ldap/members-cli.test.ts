@@ -55,7 +55,19 @@ describe.runIf(dockerAvailable())("members CLI", () => {
 
   it("adds a physical member with a login, the next uidNumber and their SSH key", async () => {
     const key = ed25519Key("jeanne@laptop");
-    const run = await members("add", "--uid", "jdupont", "--name", "Jeanne Dupont", "--email", "jeanne@asso.localhost", "--until", "2027-09-30", "--ssh-key", key);
+    const run = await members(
+      "add",
+      "--uid",
+      "jdupont",
+      "--name",
+      "Jeanne Dupont",
+      "--email",
+      "jeanne@asso.localhost",
+      "--until",
+      "2027-09-30",
+      "--ssh-key",
+      key,
+    );
     expect(run.stderr).toBe("");
     expect(run.stdout).toContain(`added ${directory.peopleDn("jdupont")} (uidNumber 20000), groups: members`);
     expect(await entry("jdupont", ["uidNumber", "givenName", "sn", "sshPublicKey", "assoMembershipEnd", "memberOf"])).toMatchObject({
@@ -66,12 +78,34 @@ describe.runIf(dockerAvailable())("members CLI", () => {
       assoMembershipEnd: "20270930000000Z",
       memberOf: `cn=members,ou=groups,${directory.baseDn}`,
     });
-    const second = await members("add", "--uid", "pmartin", "--name", "Paul Martin", "--email", "paul@asso.localhost", "--role", "tech", "--access-until", "2027-01-31");
+    const second = await members(
+      "add",
+      "--uid",
+      "pmartin",
+      "--name",
+      "Paul Martin",
+      "--email",
+      "paul@asso.localhost",
+      "--role",
+      "tech",
+      "--access-until",
+      "2027-01-31",
+    );
     expect(second.stdout).toContain("(uidNumber 20001), groups: members, tech");
   });
 
   it("adds a legal person without a login", async () => {
-    const run = await members("add", "--uid", "transition", "--name", "Compiègne en Transition", "--email", "contact@transition.example.org", "--type", "legal");
+    const run = await members(
+      "add",
+      "--uid",
+      "transition",
+      "--name",
+      "Compiègne en Transition",
+      "--email",
+      "contact@transition.example.org",
+      "--type",
+      "legal",
+    );
     expect(run.exitCode, run.stderr).toBe(0);
     const legal = await entry("transition", ["objectClass", "uidNumber", "userPassword", "cn"]);
     expect(legal.objectClass).toEqual(["inetOrgPerson", "assoMember"]);
@@ -81,28 +115,71 @@ describe.runIf(dockerAvailable())("members CLI", () => {
 
   describe("refuses bad input without writing anything", () => {
     const cases: [string, string[], string][] = [
-      ["a bad uid", ["add", "--uid", "Jean Dupont", "--name", "J D", "--email", "j@asso.localhost"],
-        "members add: --uid 'Jean Dupont': not a valid uid; expected 2 to 32 lower-case letters, digits, '.', '_' or '-', starting with a letter (e.g. jdupont)"],
-      ["a bad email", ["add", "--uid", "jd", "--name", "J D", "--email", "j@"],
-        "members add: --email 'j@': not an email address; expected an address such as jeanne.dupont@example.org"],
-      ["a bad date", ["add", "--uid", "jd", "--name", "J D", "--email", "j@asso.localhost", "--until", "2027-02-30"],
-        "members add: --until '2027-02-30': not a date; expected a date written YYYY-MM-DD, such as 2026-09-30"],
-      ["a malformed SSH key", ["add", "--uid", "jd", "--name", "J D", "--email", "j@asso.localhost", "--ssh-key", "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIG"],
-        "members add: --ssh-key 'ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIG': the key data is not base64; expected one OpenSSH public key line such as 'ssh-ed25519 AAAAC3Nza... jeanne@laptop' (the .pub file)"],
-      ["an SSH key whose data is another type", ["add", "--uid", "jd", "--name", "J D", "--email", "j@asso.localhost", "--ssh-key", ed25519Key("x").replace("ssh-ed25519", "ssh-rsa")],
-        "members add: --ssh-key 'ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIAEBA...': the key data does not hold a ssh-rsa key (cut short, or of another type); expected one OpenSSH public key line such as 'ssh-ed25519 AAAAC3Nza... jeanne@laptop' (the .pub file)"],
-      ["a duplicate uid", ["add", "--uid", "jdupont", "--name", "Other Person", "--email", "other@asso.localhost"],
-        "members add: --uid 'jdupont': already taken; expected a uid no member has"],
-      ["a duplicate email", ["add", "--uid", "jdupont2", "--name", "Other Person", "--email", "Jeanne@asso.localhost"],
-        "members add: --email 'jeanne@asso.localhost': already used by jdupont; expected an address no member uses"],
-      ["a tech without an access end", ["add", "--uid", "jd", "--name", "J D", "--email", "j@asso.localhost", "--role", "tech"],
-        "members add: --access-until: missing; expected the end date of the tech access, YYYY-MM-DD"],
-      ["a past access end", ["grant-tech", "jdupont", "--until", "2020-01-01"],
-        "members grant-tech: --until '2020-01-01': is not after today; expected a future end date for the access"],
-      ["an unknown member", ["renew", "nobody", "--until", "2027-09-30"],
-        "members renew: uid 'nobody': no such member; expected the uid of an existing member (see 'list')"],
-      ["a bad --expiring", ["list", "--expiring", "thirty"],
-        "members list: --expiring 'thirty': not a number of days; expected a number of days such as 30d"],
+      [
+        "a bad uid",
+        ["add", "--uid", "Jean Dupont", "--name", "J D", "--email", "j@asso.localhost"],
+        "members add: --uid 'Jean Dupont': not a valid uid; expected 2 to 32 lower-case letters, digits, '.', '_' or '-', starting with a letter (e.g. jdupont)",
+      ],
+      [
+        "a bad email",
+        ["add", "--uid", "jd", "--name", "J D", "--email", "j@"],
+        "members add: --email 'j@': not an email address; expected an address such as jeanne.dupont@example.org",
+      ],
+      [
+        "a bad date",
+        ["add", "--uid", "jd", "--name", "J D", "--email", "j@asso.localhost", "--until", "2027-02-30"],
+        "members add: --until '2027-02-30': not a date; expected a date written YYYY-MM-DD, such as 2026-09-30",
+      ],
+      [
+        "a malformed SSH key",
+        ["add", "--uid", "jd", "--name", "J D", "--email", "j@asso.localhost", "--ssh-key", "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIG"],
+        "members add: --ssh-key 'ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIG': the key data is not base64; expected one OpenSSH public key line such as 'ssh-ed25519 AAAAC3Nza... jeanne@laptop' (the .pub file)",
+      ],
+      [
+        "an SSH key whose data is another type",
+        [
+          "add",
+          "--uid",
+          "jd",
+          "--name",
+          "J D",
+          "--email",
+          "j@asso.localhost",
+          "--ssh-key",
+          ed25519Key("x").replace("ssh-ed25519", "ssh-rsa"),
+        ],
+        "members add: --ssh-key 'ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIAEBA...': the key data does not hold a ssh-rsa key (cut short, or of another type); expected one OpenSSH public key line such as 'ssh-ed25519 AAAAC3Nza... jeanne@laptop' (the .pub file)",
+      ],
+      [
+        "a duplicate uid",
+        ["add", "--uid", "jdupont", "--name", "Other Person", "--email", "other@asso.localhost"],
+        "members add: --uid 'jdupont': already taken; expected a uid no member has",
+      ],
+      [
+        "a duplicate email",
+        ["add", "--uid", "jdupont2", "--name", "Other Person", "--email", "Jeanne@asso.localhost"],
+        "members add: --email 'jeanne@asso.localhost': already used by jdupont; expected an address no member uses",
+      ],
+      [
+        "a tech without an access end",
+        ["add", "--uid", "jd", "--name", "J D", "--email", "j@asso.localhost", "--role", "tech"],
+        "members add: --access-until: missing; expected the end date of the tech access, YYYY-MM-DD",
+      ],
+      [
+        "a past access end",
+        ["grant-tech", "jdupont", "--until", "2020-01-01"],
+        "members grant-tech: --until '2020-01-01': is not after today; expected a future end date for the access",
+      ],
+      [
+        "an unknown member",
+        ["renew", "nobody", "--until", "2027-09-30"],
+        "members renew: uid 'nobody': no such member; expected the uid of an existing member (see 'list')",
+      ],
+      [
+        "a bad --expiring",
+        ["list", "--expiring", "thirty"],
+        "members list: --expiring 'thirty': not a number of days; expected a number of days such as 30d",
+      ],
     ];
     it.each(cases)("%s", async (_name, args, message) => {
       const before = await directory.slapcat(1);
@@ -150,7 +227,9 @@ describe.runIf(dockerAvailable())("members CLI", () => {
 
   it("expires exactly the accesses past their end date, and a second run changes nothing", async () => {
     const dryRun = await members("expire", "--dry-run", "--now", "2027-02-01");
-    expect(dryRun.stdout).toBe("pmartin (access ended 2027-01-31): removed from tech, shadowExpire set, password locked\n1 to change (dry run: nothing written)\n");
+    expect(dryRun.stdout).toBe(
+      "pmartin (access ended 2027-01-31): removed from tech, shadowExpire set, password locked\n1 to change (dry run: nothing written)\n",
+    );
     expect(await groupMembers("tech")).toContain(directory.peopleDn("pmartin"));
 
     const run = await members("expire", "--now", "2027-02-01");
@@ -199,7 +278,9 @@ describe.runIf(dockerAvailable())("members CLI", () => {
   it("says what is wrong when the bind password is wrong", async () => {
     const run = await runMembersCli(directory, ["list"], { LDAP_BIND_PASSWORD: "wrong" });
     expect(run.exitCode).toBe(1);
-    expect(run.stderr.trim()).toBe(`members list: cannot bind to ldaps://${directory.ip}:636: invalid credentials (code 49); check LDAP_BIND_DN and LDAP_BIND_PASSWORD`);
+    expect(run.stderr.trim()).toBe(
+      `members list: cannot bind to ldaps://${directory.ip}:636: invalid credentials (code 49); check LDAP_BIND_DN and LDAP_BIND_PASSWORD`,
+    );
   });
 
   it("works over StartTLS with an ldap:// URL", async () => {

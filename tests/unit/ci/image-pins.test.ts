@@ -59,7 +59,9 @@ describe("setImagePins", () => {
   it("adds a first pin when asked, one per line", () => {
     const stack = "config:\n  infra:images:\n    registry: registry.gitlab.example.org/asso/infra\n    pins: {}\n";
     const result = setImagePins(stack, { ldap: NEW }, { add: true });
-    expect(result.text).toBe(`config:\n  infra:images:\n    registry: registry.gitlab.example.org/asso/infra\n    pins:\n      ldap: ${NEW}\n`);
+    expect(result.text).toBe(
+      `config:\n  infra:images:\n    registry: registry.gitlab.example.org/asso/infra\n    pins:\n      ldap: ${NEW}\n`,
+    );
   });
 
   it("leaves a stack that builds its images (local) alone", () => {
@@ -74,7 +76,9 @@ describe("setImagePins", () => {
 
 describe("the real stack files", () => {
   it("are the host stacks and local", () => {
-    expect(stackFiles(REPO_ROOT)).toEqual(expect.arrayContaining(["stacks/Pulumi.local.yaml", "stacks/Pulumi.pica01.yaml", "stacks/Pulumi.pica02.yaml"]));
+    expect(stackFiles(REPO_ROOT)).toEqual(
+      expect.arrayContaining(["stacks/Pulumi.local.yaml", "stacks/Pulumi.pica01.yaml", "stacks/Pulumi.pica02.yaml"]),
+    );
   });
 
   it("take a first pin on the host named, and no other", () => {

@@ -34,7 +34,14 @@ describe("discoverOwnImages", () => {
   it("finds the Dockerfiles under ldap/image and mail/, not the test host's", () => {
     const root = mkdtempSync(path.join(tmpdir(), "own-images-"));
     try {
-      for (const file of ["ldap/image/Dockerfile", "mail/rspamd/Dockerfile", "mail/postfix/Dockerfile", "mail/postfix/main.cf", "mail/dns.ts", "hosts/image/Dockerfile"]) {
+      for (const file of [
+        "ldap/image/Dockerfile",
+        "mail/rspamd/Dockerfile",
+        "mail/postfix/Dockerfile",
+        "mail/postfix/main.cf",
+        "mail/dns.ts",
+        "hosts/image/Dockerfile",
+      ]) {
         mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
         writeFileSync(path.join(root, file), "");
       }
@@ -155,14 +162,19 @@ describe("openPinMergeRequest", () => {
       "ci/pin-images-89abcdef",
       "main",
       "Pin images ldap, mail-postfix built from 89abcdef",
-      expect.objectContaining({ removeSourceBranch: true, description: expect.stringContaining("`stacks/Pulumi.pica02.yaml`: mail-postfix, ldap") }),
+      expect.objectContaining({
+        removeSourceBranch: true,
+        description: expect.stringContaining("`stacks/Pulumi.pica02.yaml`: mail-postfix, ldap"),
+      }),
     );
   });
 });
 
 describe("the images CI pushes", () => {
   it("are exactly the images the services declare (ownImages), so that every pin a stack needs gets built", () => {
-    const declared = [...new Set(SERVICE_CATALOG.flatMap((service) => [...((service as { ownImages?: readonly string[] }).ownImages ?? [])]))].sort();
+    const declared = [
+      ...new Set(SERVICE_CATALOG.flatMap((service) => [...((service as { ownImages?: readonly string[] }).ownImages ?? [])])),
+    ].sort();
     expect(discoverOwnImages(path.resolve(__dirname, "../../..")).map((image) => image.name)).toEqual(declared);
   });
 });

@@ -30,7 +30,10 @@ const PULUMI_NEEDS = [
 ];
 
 function running(jobs: ListedJob[]): string[] {
-  return jobs.filter((job) => job.when !== "never").map((job) => job.name).sort();
+  return jobs
+    .filter((job) => job.when !== "never")
+    .map((job) => job.name)
+    .sort();
 }
 
 function needsOf(jobs: ListedJob[], name: string): { job: string; optional: boolean }[] {
@@ -124,7 +127,11 @@ describe("default branch pipeline", () => {
   it("builds, scans and pins changed images, the pin only after a clean scan", () => {
     const jobs = withImageChange.listJobs(DEFAULT_BRANCH);
     expect(running(jobs)).toEqual(expect.arrayContaining(IMAGES));
-    expect(job(jobs, "images:pin").needs?.map((n) => n.job).sort()).toEqual(["images:build", "images:scan"]);
+    expect(
+      job(jobs, "images:pin")
+        .needs?.map((n) => n.job)
+        .sort(),
+    ).toEqual(["images:build", "images:scan"]);
   });
 });
 
@@ -229,7 +236,9 @@ describe("merged configuration", () => {
   });
 
   it("previews with the policy pack, deploys with --yes and fails drift on any change", () => {
-    expect((merged["preview:pica01"].script as string[]).join("\n")).toMatch(/pulumi preview --stack "\$STACK" --diff --policy-pack policy/);
+    expect((merged["preview:pica01"].script as string[]).join("\n")).toMatch(
+      /pulumi preview --stack "\$STACK" --diff --policy-pack policy/,
+    );
     expect((merged["deploy:pica01"].script as string[]).join("\n")).toMatch(/pulumi up --stack "\$STACK" --yes/);
     expect((merged["drift:pica01"].script as string[]).join("\n")).toMatch(/pulumi preview .*--expect-no-changes/);
   });
@@ -242,7 +251,8 @@ describe("merged configuration", () => {
     expect(smoke).toBeGreaterThan(up);
     expect((merged[`deploy:${host}`].variables as { STACK: string }).STACK).toBe(host);
     // Previews and drift checks change nothing on the host: nothing to check there.
-    for (const job of [`preview:${host}`, `drift:${host}`]) expect((merged[job].script as string[]).join("\n"), job).not.toMatch(/npm run smoke/);
+    for (const job of [`preview:${host}`, `drift:${host}`])
+      expect((merged[job].script as string[]).join("\n"), job).not.toMatch(/npm run smoke/);
   });
 
   it("includes only local files, so the pipeline can be checked offline", () => {

@@ -43,7 +43,13 @@ function fakeNotesApi(initial: Note[] = []): MergeRequestNotesApi & { notes: Not
 
 describe("formatPreviewNote", () => {
   it("starts with the host's hidden marker and sums up the changes", () => {
-    const body = formatPreviewNote({ stack: "pica01", exitCode: 0, output: PREVIEW, commitSha: "abc12345", pipelineUrl: "https://gitlab.example.org/p/-/pipelines/9" });
+    const body = formatPreviewNote({
+      stack: "pica01",
+      exitCode: 0,
+      output: PREVIEW,
+      commitSha: "abc12345",
+      pipelineUrl: "https://gitlab.example.org/p/-/pipelines/9",
+    });
     expect(body.startsWith("<!-- infra-preview:pica01 -->\n")).toBe(true);
     expect(body).toContain("### Pulumi preview: `pica01`");
     expect(body).toContain("✅ **changes:** + 1 to create · ~ 1 to update");

@@ -29,7 +29,7 @@ describe("redact", () => {
   });
 
   it("leaves ordinary lines alone", () => {
-    const line = ' +   ├─ docker:index:Container    mattermost      create';
+    const line = " +   ├─ docker:index:Container    mattermost      create";
     expect(redact(line)).toBe(line);
   });
 

@@ -28,7 +28,9 @@ function filePattern(pattern: string): RegExp {
 }
 
 function repoFiles(...dirs: string[]): string[] {
-  return dirs.flatMap((dir) => readdirSync(path.join(REPO_ROOT, dir), { recursive: true, encoding: "utf8" }).map((name) => `${dir}/${name}`));
+  return dirs.flatMap((dir) =>
+    readdirSync(path.join(REPO_ROOT, dir), { recursive: true, encoding: "utf8" }).map((name) => `${dir}/${name}`),
+  );
 }
 
 function managedFiles(manager: { managerFilePatterns: string[] }, files: string[]): string[] {
@@ -43,9 +45,7 @@ interface Dependency {
 }
 
 function extract(manager: RegexManager, text: string): Dependency[] {
-  return manager.matchStrings.flatMap((source) =>
-    [...text.matchAll(new RegExp(source, "g"))].map((m) => ({ ...m.groups, match: m[0] })),
-  );
+  return manager.matchStrings.flatMap((source) => [...text.matchAll(new RegExp(source, "g"))].map((m) => ({ ...m.groups, match: m[0] })));
 }
 
 /** The few Handlebars forms autoReplaceStringTemplate uses, rendered for one update. */
@@ -89,7 +89,10 @@ describe("stack file manager", () => {
     for (const file of stackFiles) {
       const text = readFileSync(path.join(REPO_ROOT, file), "utf8");
       const imageLines = text.split("\n").filter((line) => /^\s*image:/.test(line));
-      expect(extract(stackManager, text).map((d) => d.match.trim()), file).toEqual(imageLines.map((l) => l.trim().replace(/\s+#.*$/, "")));
+      expect(
+        extract(stackManager, text).map((d) => d.match.trim()),
+        file,
+      ).toEqual(imageLines.map((l) => l.trim().replace(/\s+#.*$/, "")));
     }
   });
 
@@ -130,7 +133,10 @@ describe("service defaults manager", () => {
       const text = readFileSync(path.join(REPO_ROOT, file), "utf8");
       const constants = text.match(/const [A-Z0-9_]*IMAGE = "[^"]*"/g) ?? [];
       const deps = extract(servicesManager, text);
-      expect(deps.map((d) => d.match), file).toEqual(constants);
+      expect(
+        deps.map((d) => d.match),
+        file,
+      ).toEqual(constants);
       for (const dep of deps) expect(dep.currentValue, `${file}: ${dep.match}`).toMatch(/^[A-Za-z0-9_][A-Za-z0-9._-]*$/);
       found += deps.length;
     }

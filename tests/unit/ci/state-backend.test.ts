@@ -62,9 +62,9 @@ describe("resolveS3Backend: what each Pulumi CLI dials", () => {
     ["3.245.0", { ok: false, error: 'unknown query parameter "disableSSL"' }],
     ["3.248.0", { ok: true, endpoint: "http://garage.example.org:3900", pathStyle: true }],
   ])("the SDK v1 spelling disableSSL=true works on Pulumi %s only through the compatibility step", (version, expected) => {
-    expect(resolveS3Backend("s3://infra-state?endpoint=garage.example.org:3900&disableSSL=true&s3ForcePathStyle=true&region=garage", version)).toMatchObject(
-      expected,
-    );
+    expect(
+      resolveS3Backend("s3://infra-state?endpoint=garage.example.org:3900&disableSSL=true&s3ForcePathStyle=true&region=garage", version),
+    ).toMatchObject(expected);
   });
 
   it.each([
@@ -72,17 +72,21 @@ describe("resolveS3Backend: what each Pulumi CLI dials", () => {
     ["3.245.0", { ok: false, error: expect.stringMatching(/has no scheme/) }],
     ["3.248.0", { ok: true, endpoint: "https://garage.example.org:3900" }],
   ])("disable_https=true does not give a scheme-less endpoint http:// (Pulumi %s)", (version, expected) => {
-    expect(resolveS3Backend("s3://infra-state?endpoint=garage.example.org:3900&disable_https=true&use_path_style=true&region=garage", version)).toMatchObject(
-      expected,
-    );
+    expect(
+      resolveS3Backend("s3://infra-state?endpoint=garage.example.org:3900&disable_https=true&use_path_style=true&region=garage", version),
+    ).toMatchObject(expected);
   });
 
   it("the SDK v2 names (use_path_style) are unknown before Pulumi 3.245", () => {
-    expect(resolveS3Backend("s3://infra-state?endpoint=http://garage.example.org:3900&use_path_style=true&region=garage", "3.244.0")).toEqual({
+    expect(
+      resolveS3Backend("s3://infra-state?endpoint=http://garage.example.org:3900&use_path_style=true&region=garage", "3.244.0"),
+    ).toEqual({
       ok: false,
       error: 'unknown query parameter "use_path_style"',
     });
-    expect(resolveS3Backend("s3://infra-state?endpoint=http://garage.example.org:3900&use_path_style=true&region=garage", "3.248.0")).toMatchObject({
+    expect(
+      resolveS3Backend("s3://infra-state?endpoint=http://garage.example.org:3900&use_path_style=true&region=garage", "3.248.0"),
+    ).toMatchObject({
       ok: true,
       pathStyle: true,
     });

@@ -18,21 +18,54 @@ async function configErrorOf(change: (config: StackFileConfig) => void): Promise
 const badConfigs: [string, (c: StackFileConfig) => void, string][] = [
   ["a missing domain", (c) => delete c["infra:domain"], "domain: is required"],
   ["a domain that is not a host name", (c) => (c["infra:domain"] = "Asso Example"), "domain: expected a lower-case DNS name"],
-  ["a Docker host that is neither unix:// nor ssh://", (c) => (c["infra:docker"] = "tcp://10.0.0.1:2375"), "docker: expected unix:///var/run/docker.sock or ssh://user@host[:port]"],
+  [
+    "a Docker host that is neither unix:// nor ssh://",
+    (c) => (c["infra:docker"] = "tcp://10.0.0.1:2375"),
+    "docker: expected unix:///var/run/docker.sock or ssh://user@host[:port]",
+  ],
   ["a memory budget that is not a number", (c) => (c["infra:memoryBudgetMb"] = "lots"), "memoryBudgetMb: expected a whole number of MiB"],
   ["a negative memory budget", (c) => (c["infra:memoryBudgetMb"] = -1), "memoryBudgetMb: expected a positive number of MiB"],
   ["an unknown top-level setting", (c) => (c["infra:domian"] = "typo.localhost"), "domian: unknown setting"],
   ["an unknown service", (c) => (c["infra:services"].webmail = {}), "services.webmail: unknown setting"],
   ["an unknown proxy setting", (c) => (c["infra:services"].proxy.dashboard = true), "services.proxy.dashboard: unknown setting"],
   ["a proxy TLS mode that does not exist", (c) => (c["infra:services"].proxy.tls = "letsencrypt"), "services.proxy.tls:"],
-  ["ACME without a contact email", (c) => (c["infra:services"].proxy.tls = "acme"), "acmeEmail: required when services.proxy.tls is 'acme'"],
-  ["an image on the floating latest tag", (c) => (c["infra:services"].proxy.image = "traefik:latest"), "services.proxy.image: the tag 'latest' is not a pin"],
+  [
+    "ACME without a contact email",
+    (c) => (c["infra:services"].proxy.tls = "acme"),
+    "acmeEmail: required when services.proxy.tls is 'acme'",
+  ],
+  [
+    "an image on the floating latest tag",
+    (c) => (c["infra:services"].proxy.image = "traefik:latest"),
+    "services.proxy.image: the tag 'latest' is not a pin",
+  ],
   ["an image without a tag", (c) => (c["infra:services"].proxy.image = "traefik"), "services.proxy.image: expected an image pinned by tag"],
   ["images neither built nor pinned", (c) => (c["infra:images"] = { build: false }), "images: expected { build: true } or { registry"],
-  ["a registry pin without digest", (c) => (c["infra:images"] = { registry: "registry.example.org/asso/infra", registryAuth: { username: "gitlab+deploy-token-1", password: { secure: "v1:ZXhhbXBsZQ==:c2VjcmV0" } }, pins: { ldap: "v1" } }), "images.pins.ldap: expected <tag>@sha256:<64 hex digits>"],
-  ["a partner domain used twice", (c) => c["infra:partners"].push({ ...c["infra:partners"][0], id: "other" }), "partners.1.domain: duplicate domain; already used by partners.0"],
-  ["a partner domain that is not a host name", (c) => (c["infra:partners"][0].domain = "https://cloud.example.org"), "partners.0.domain: expected a lower-case DNS name"],
-  ["a partner admin email that is not an address", (c) => (c["infra:partners"][0].adminEmail = "admin(at)example.org"), "partners.0.adminEmail: expected an email address"],
+  [
+    "a registry pin without digest",
+    (c) =>
+      (c["infra:images"] = {
+        registry: "registry.example.org/asso/infra",
+        registryAuth: { username: "gitlab+deploy-token-1", password: { secure: "v1:ZXhhbXBsZQ==:c2VjcmV0" } },
+        pins: { ldap: "v1" },
+      }),
+    "images.pins.ldap: expected <tag>@sha256:<64 hex digits>",
+  ],
+  [
+    "a partner domain used twice",
+    (c) => c["infra:partners"].push({ ...c["infra:partners"][0], id: "other" }),
+    "partners.1.domain: duplicate domain; already used by partners.0",
+  ],
+  [
+    "a partner domain that is not a host name",
+    (c) => (c["infra:partners"][0].domain = "https://cloud.example.org"),
+    "partners.0.domain: expected a lower-case DNS name",
+  ],
+  [
+    "a partner admin email that is not an address",
+    (c) => (c["infra:partners"][0].adminEmail = "admin(at)example.org"),
+    "partners.0.adminEmail: expected an email address",
+  ],
   ["a public address that is not IPv4", (c) => (c["infra:publicIpv4"] = "300.1.1.1"), "publicIpv4: expected an IPv4 address"],
 ];
 

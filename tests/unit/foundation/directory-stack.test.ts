@@ -56,8 +56,16 @@ describe("cross-host wiring through the directory's stack", () => {
 
 const remote = "ssh://deploy@h.example.org";
 describe.each([
-  { case: "the directory on this host, no password in the file", stack: { docker: remote, services: { ldap: {} }, provisioning: {} }, problems: [] },
-  { case: "the directory's stack, no password in the file", stack: { docker: remote, directoryStack: "o/infra/pica02", services: { mattermost: { smtp: {} } }, provisioning: {} }, problems: [] },
+  {
+    case: "the directory on this host, no password in the file",
+    stack: { docker: remote, services: { ldap: {} }, provisioning: {} },
+    problems: [],
+  },
+  {
+    case: "the directory's stack, no password in the file",
+    stack: { docker: remote, directoryStack: "o/infra/pica02", services: { mattermost: { smtp: {} } }, provisioning: {} },
+    problems: [],
+  },
   { case: "neither, the password in the file", stack: { docker: remote, services: {}, provisioning: { bindPassword: "x" } }, problems: [] },
   {
     case: "neither and no password",
@@ -65,14 +73,20 @@ describe.each([
     problems: [
       {
         path: ["provisioning", "bindPassword"],
-        message: "required: the hosts account's password (pulumi config set --secret --path ...), or name the directory's stack in directoryStack",
+        message:
+          "required: the hosts account's password (pulumi config set --secret --path ...), or name the directory's stack in directoryStack",
       },
     ],
   },
   {
     case: "the directory here and a password in the file",
     stack: { docker: remote, services: { ldap: {} }, provisioning: { bindPassword: "x" } },
-    problems: [{ path: ["provisioning", "bindPassword"], message: "comes from the directory on this host (services.ldap); remove it from the stack file" }],
+    problems: [
+      {
+        path: ["provisioning", "bindPassword"],
+        message: "comes from the directory on this host (services.ldap); remove it from the stack file",
+      },
+    ],
   },
   {
     case: "the directory's stack and passwords in the file",

@@ -11,8 +11,22 @@ describe.each(listStacks())("plan of %s", (stack) => {
     for (const c of plan.containers) {
       expect(Object.keys(c)).toEqual(
         expect.arrayContaining([
-          "name", "service", "image", "networks", "ports", "volumes", "env", "memoryMb", "restart", "healthcheck",
-          "privileged", "noNewPrivileges", "capDrop", "capAdd", "readOnly", "user",
+          "name",
+          "service",
+          "image",
+          "networks",
+          "ports",
+          "volumes",
+          "env",
+          "memoryMb",
+          "restart",
+          "healthcheck",
+          "privileged",
+          "noNewPrivileges",
+          "capDrop",
+          "capAdd",
+          "readOnly",
+          "user",
         ]),
       );
     }

@@ -88,7 +88,8 @@ describe.each([
 });
 
 const PIN = "0000000@sha256:" + "a".repeat(64);
-const PIN_MESSAGE = "required: this host runs the image; CI writes the pin after building it (npx tsx ci/pin-image.ts --add, see ci/README.md)";
+const PIN_MESSAGE =
+  "required: this host runs the image; CI writes the pin after building it (npx tsx ci/pin-image.ts --add, see ci/README.md)";
 type Images = { build: true } | { pins: Record<string, string> };
 describe.each<{ case: string; images: Images; services: Record<string, unknown>; problems: unknown[] }>([
   { case: "images built on the host", images: { build: true }, services: { ldap: {} }, problems: [] },
@@ -127,8 +128,19 @@ describe.each([
 
 describe("service build order", () => {
   const directory: ServiceDeclaration = { name: "dir", summary: "", settings: undefined as never, provides: ["directory"] };
-  const mail: ServiceDeclaration = { name: "mail", summary: "", settings: undefined as never, needs: { directory: "required" }, provides: ["mail"] };
-  const web: ServiceDeclaration = { name: "web", summary: "", settings: undefined as never, needs: { mail: "optional", office: "optional" } };
+  const mail: ServiceDeclaration = {
+    name: "mail",
+    summary: "",
+    settings: undefined as never,
+    needs: { directory: "required" },
+    provides: ["mail"],
+  };
+  const web: ServiceDeclaration = {
+    name: "web",
+    summary: "",
+    settings: undefined as never,
+    needs: { mail: "optional", office: "optional" },
+  };
   const office: ServiceDeclaration = { name: "office", summary: "", settings: undefined as never, provides: ["office"] };
 
   it("puts every provider before the services that need it, whatever the order given", () => {
@@ -140,8 +152,20 @@ describe("service build order", () => {
   });
 
   it("names the services of a dependency cycle (a mistake in the declarations)", () => {
-    const a: ServiceDeclaration = { name: "a", summary: "", settings: undefined as never, needs: { mail: "required" }, provides: ["directory"] };
-    const b: ServiceDeclaration = { name: "b", summary: "", settings: undefined as never, needs: { directory: "required" }, provides: ["mail"] };
+    const a: ServiceDeclaration = {
+      name: "a",
+      summary: "",
+      settings: undefined as never,
+      needs: { mail: "required" },
+      provides: ["directory"],
+    };
+    const b: ServiceDeclaration = {
+      name: "b",
+      summary: "",
+      settings: undefined as never,
+      needs: { directory: "required" },
+      provides: ["mail"],
+    };
     expect(() => buildOrder([a, b])).toThrow("service dependency cycle: a -> b -> a");
   });
 
@@ -150,7 +174,8 @@ describe("service build order", () => {
     expect(missingDependencies([mail], [directory, otherDirectory, mail])).toEqual([
       {
         path: ["services", "mail"],
-        message: "needs the directory on the same host, which services.dir or services.dir2 provides; enable services.dir or services.dir2 in this stack, or remove services.mail",
+        message:
+          "needs the directory on the same host, which services.dir or services.dir2 provides; enable services.dir or services.dir2 in this stack, or remove services.mail",
       },
     ]);
   });

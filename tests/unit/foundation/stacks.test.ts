@@ -26,7 +26,10 @@ describe("every stack", () => {
         expect(c, c.name).toMatchObject({ privileged: false, noNewPrivileges: true, capDrop: ["ALL"], healthcheck: true });
         expect(c.memoryMb, c.name).toBeGreaterThan(0);
         expect(c.restart, c.name).toBe(c.role === "job" ? "no" : "unless-stopped");
-        expect(c.capAdd.every((cap) => c.labels[`infra.cap.${cap}`]), `${c.name} justifies its capabilities`).toBe(true);
+        expect(
+          c.capAdd.every((cap) => c.labels[`infra.cap.${cap}`]),
+          `${c.name} justifies its capabilities`,
+        ).toBe(true);
         expect(c.image, c.name).toMatch(/:[^:@/]+(@sha256:[a-f0-9]{64})?$/);
       }
     });
@@ -43,7 +46,10 @@ describe("every stack", () => {
       const rendered = await renderStack(stack);
       const internal = new Set(rendered.networks.filter((n) => n.internal).map((n) => n.name));
       for (const c of rendered.containers.filter((x) => x.role === "database" || x.role === "cache")) {
-        expect(c.networks.every((n) => internal.has(n)), c.name).toBe(true);
+        expect(
+          c.networks.every((n) => internal.has(n)),
+          c.name,
+        ).toBe(true);
         expect(c.ports, c.name).toEqual([]);
       }
     });

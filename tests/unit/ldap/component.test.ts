@@ -31,16 +31,41 @@ describe("directory in the rendered stacks", () => {
       expect(containerOf(stack, "ldap").aliases.directory).toEqual(["ldap", `ldap.${stack.config.domain}`]);
     }
     expect(containerOf(local, "ldap").image).toBe("infra/ldap:local");
-    expect(local.images.find((i) => i.ref === "infra/ldap:local")?.build).toEqual({ context: "ldap/image", buildArgs: { BASE_IMAGE: "debian:bookworm-slim" } });
+    expect(local.images.find((i) => i.ref === "infra/ldap:local")?.build).toEqual({
+      context: "ldap/image",
+      buildArgs: { BASE_IMAGE: "debian:bookworm-slim" },
+    });
   });
 
   it("keeps every hardening default: openldap user, read-only root, no capability", () => {
     for (const name of ["ldap", "ldap-daily"]) {
       const c = containerOf(local, name);
-      expect(c).toMatchObject({ user: "openldap", readOnly: true, privileged: false, noNewPrivileges: true, capDrop: ["ALL"], capAdd: [], healthcheck: true });
+      expect(c).toMatchObject({
+        user: "openldap",
+        readOnly: true,
+        privileged: false,
+        noNewPrivileges: true,
+        capDrop: ["ALL"],
+        capAdd: [],
+        healthcheck: true,
+      });
     }
-    expect(containerOf(local, "ldap").healthcheckSpec?.test).toEqual(["CMD", "ldapsearch", "-H", "ldapi:///", "-x", "-b", "", "-s", "base"]);
-    expect(containerOf(local, "ldap-daily")).toMatchObject({ role: "app", restart: "unless-stopped", entrypoint: ["/usr/local/bin/ldap-daily"] });
+    expect(containerOf(local, "ldap").healthcheckSpec?.test).toEqual([
+      "CMD",
+      "ldapsearch",
+      "-H",
+      "ldapi:///",
+      "-x",
+      "-b",
+      "",
+      "-s",
+      "base",
+    ]);
+    expect(containerOf(local, "ldap-daily")).toMatchObject({
+      role: "app",
+      restart: "unless-stopped",
+      entrypoint: ["/usr/local/bin/ldap-daily"],
+    });
   });
 
   it("passes generated passwords as secrets, one per service account", () => {
@@ -62,7 +87,12 @@ describe("directory in the rendered stacks", () => {
   });
 
   it("derives the base DN and the organisation from the stack", () => {
-    expect(containerOf(local, "ldap").env).toMatchObject({ LDAP_BASE_DN: "dc=asso,dc=localhost", LDAP_DOMAIN: "asso.localhost", LDAP_ORGANISATION: "Picasoft (local)", LDAP_TLS_SELF_SIGNED: "true" });
+    expect(containerOf(local, "ldap").env).toMatchObject({
+      LDAP_BASE_DN: "dc=asso,dc=localhost",
+      LDAP_DOMAIN: "asso.localhost",
+      LDAP_ORGANISATION: "Picasoft (local)",
+      LDAP_TLS_SELF_SIGNED: "true",
+    });
     expect(containerOf(pica02, "ldap").env).toMatchObject({ LDAP_BASE_DN: "dc=picasoft,dc=example,dc=org", LDAP_TLS_SELF_SIGNED: "false" });
     expect(baseDnOf("a.b.example.org")).toBe("dc=a,dc=b,dc=example,dc=org");
   });
@@ -91,7 +121,14 @@ describe("directory in the rendered stacks", () => {
 
 describe("LdapSettings", () => {
   it("documents its defaults", () => {
-    expect(LdapSettings.parse({})).toEqual({ memoryMb: 256, jobMemoryMb: 64, publishLdaps: false, tls: "acme", dailyAt: "03:00", logLevel: "stats" });
+    expect(LdapSettings.parse({})).toEqual({
+      memoryMb: 256,
+      jobMemoryMb: 64,
+      publishLdaps: false,
+      tls: "acme",
+      dailyAt: "03:00",
+      logLevel: "stats",
+    });
   });
 
   it.each([

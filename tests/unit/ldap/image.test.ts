@@ -34,10 +34,24 @@ describe("ldap image files", () => {
 
   it("loads the overlays, the argon2 hash and the indexes the consumers need", () => {
     const config = read("config/cn-config.ldif");
-    for (const line of ["olcModuleLoad: {1}memberof", "olcModuleLoad: {2}refint", "olcModuleLoad: {3}ppolicy", "olcModuleLoad: {4}argon2", "olcPasswordHash: {ARGON2}", "olcSecurity: simple_bind=64"]) {
+    for (const line of [
+      "olcModuleLoad: {1}memberof",
+      "olcModuleLoad: {2}refint",
+      "olcModuleLoad: {3}ppolicy",
+      "olcModuleLoad: {4}argon2",
+      "olcPasswordHash: {ARGON2}",
+      "olcSecurity: simple_bind=64",
+    ]) {
       expect(config).toContain(line);
     }
-    for (const index of ["uid eq", "mail eq", "assoMailAlias eq", "member,memberOf eq", "uidNumber,gidNumber eq", "assoAccessEnd,assoMembershipEnd eq"]) {
+    for (const index of [
+      "uid eq",
+      "mail eq",
+      "assoMailAlias eq",
+      "member,memberOf eq",
+      "uidNumber,gidNumber eq",
+      "assoAccessEnd,assoMembershipEnd eq",
+    ]) {
       expect(config).toContain(`olcDbIndex: ${index}`);
     }
   });

@@ -46,13 +46,15 @@ describe("planExpiry", () => {
 
   it("finishes what a previous run left half done", () => {
     const half = person("half", { accessEnd: "20200101000000Z", shadowExpire: 18262, admin: true });
-    expect(planExpiry([half], NOW, BASE).map(describePlan)).toEqual(["half (access ended 2020-01-01): removed from admins, password locked"]);
+    expect(planExpiry([half], NOW, BASE).map(describePlan)).toEqual([
+      "half (access ended 2020-01-01): removed from admins, password locked",
+    ]);
   });
 });
 
 describe("export", () => {
   const people = [
-    person("zoe", { name: "Zoé \"Z\" Martin, jr", membershipEnd: "20260101000000Z" }),
+    person("zoe", { name: 'Zoé "Z" Martin, jr', membershipEnd: "20260101000000Z" }),
     person("asso", { type: "legal", name: "Compiègne en Transition", membershipEnd: "20270101000000Z" }),
     person("ana", { tech: true }),
   ];
@@ -90,7 +92,13 @@ describe("resolveConnection", () => {
 
   it("defaults to LDAPS on ldap.<domain> as the admin", () => {
     const c = resolveConnection({}, { LDAP_BASE_DN: BASE, LDAP_BIND_PASSWORD: "pw" }, read);
-    expect(c).toMatchObject({ url: "ldaps://ldap.asso.localhost", bindDn: `cn=admin,${BASE}`, bindPassword: "pw", startTls: false, tls: {} });
+    expect(c).toMatchObject({
+      url: "ldaps://ldap.asso.localhost",
+      bindDn: `cn=admin,${BASE}`,
+      bindPassword: "pw",
+      startTls: false,
+      tls: {},
+    });
   });
 
   it("uses StartTLS for ldap:// URLs, and the CA and name it is given", () => {

@@ -97,7 +97,10 @@ describe("parseMoment and parseDays", () => {
 
   it.each([
     [() => parseMoment("yesterday"), "--now 'yesterday': not a date or time; expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)"],
-    [() => parseMoment("2026-11-28T12:00"), "--now '2026-11-28T12:00': not a date or time; expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)"],
+    [
+      () => parseMoment("2026-11-28T12:00"),
+      "--now '2026-11-28T12:00': not a date or time; expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)",
+    ],
     [() => parseDays("30"), "--expiring '30': not a number of days; expected a number of days such as 30d"],
     [() => parseDays("0d"), "--expiring '0d': not a number of days; expected a number of days such as 30d"],
   ])("refuses with: %s", (run, message) => {
@@ -116,12 +119,36 @@ describe("parseSshKey", () => {
     ["a 4096-bit RSA key", rsaKey(4096), "accepted"],
     ["an empty line", "", `--ssh-key '': not an SSH public key; ${KEY_EXPECTED}`],
     ["a type without data", "ssh-ed25519", `--ssh-key 'ssh-ed25519': not an SSH public key; ${KEY_EXPECTED}`],
-    ["a DSA key", "ssh-dss AAAAB3NzaC1kc3M=", "--ssh-key 'ssh-dss AAAAB3NzaC1kc3M=': unsupported key type 'ssh-dss'; expected one of ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521, sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com"],
-    ["data that is not base64", "ssh-ed25519 not*base64", `--ssh-key 'ssh-ed25519 not*base64': the key data is not base64; ${KEY_EXPECTED}`],
-    ["an ed25519 blob labelled ssh-rsa", ED25519.replace("ssh-ed25519", "ssh-rsa"), `--ssh-key '${ED25519.replace("ssh-ed25519", "ssh-rsa").slice(0, 37)}...': the key data does not hold a ssh-rsa key (cut short, or of another type); ${KEY_EXPECTED}`],
-    ["a blob cut short", ED25519.slice(0, 40) + "AA==", `--ssh-key '${(ED25519.slice(0, 40) + "AA==").slice(0, 37)}...': the key data does not hold a ssh-ed25519 key (cut short, or of another type); ${KEY_EXPECTED}`],
-    ["a 1024-bit RSA key", rsaKey(1024), `--ssh-key '${rsaKey(1024).slice(0, 37)}...': RSA key of 1024 bits is too weak; expected an ed25519 key, or RSA of 2048 bits or more`],
-    ["two keys in one argument", `${ED25519}\n${ED25519}`, `--ssh-key '${ED25519.slice(0, 37)}...': not an SSH public key; ${KEY_EXPECTED}`],
+    [
+      "a DSA key",
+      "ssh-dss AAAAB3NzaC1kc3M=",
+      "--ssh-key 'ssh-dss AAAAB3NzaC1kc3M=': unsupported key type 'ssh-dss'; expected one of ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521, sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com",
+    ],
+    [
+      "data that is not base64",
+      "ssh-ed25519 not*base64",
+      `--ssh-key 'ssh-ed25519 not*base64': the key data is not base64; ${KEY_EXPECTED}`,
+    ],
+    [
+      "an ed25519 blob labelled ssh-rsa",
+      ED25519.replace("ssh-ed25519", "ssh-rsa"),
+      `--ssh-key '${ED25519.replace("ssh-ed25519", "ssh-rsa").slice(0, 37)}...': the key data does not hold a ssh-rsa key (cut short, or of another type); ${KEY_EXPECTED}`,
+    ],
+    [
+      "a blob cut short",
+      ED25519.slice(0, 40) + "AA==",
+      `--ssh-key '${(ED25519.slice(0, 40) + "AA==").slice(0, 37)}...': the key data does not hold a ssh-ed25519 key (cut short, or of another type); ${KEY_EXPECTED}`,
+    ],
+    [
+      "a 1024-bit RSA key",
+      rsaKey(1024),
+      `--ssh-key '${rsaKey(1024).slice(0, 37)}...': RSA key of 1024 bits is too weak; expected an ed25519 key, or RSA of 2048 bits or more`,
+    ],
+    [
+      "two keys in one argument",
+      `${ED25519}\n${ED25519}`,
+      `--ssh-key '${ED25519.slice(0, 37)}...': not an SSH public key; ${KEY_EXPECTED}`,
+    ],
   ])("%s", (_label, value, message) => {
     expect(messageOf(() => parseSshKey(value))).toBe(message);
   });
@@ -131,7 +158,10 @@ describe("names, types and roles", () => {
   it.each([
     [() => parseName("  Jeanne   Dupont "), "accepted"],
     [() => parseName("   "), "--name '   ': not a usable name; expected the person's or organisation's name, 1 to 128 characters"],
-    [() => parsePersonType("company"), "--type 'company': unknown person type; expected physical (a person) or legal (an association, a company)"],
+    [
+      () => parsePersonType("company"),
+      "--type 'company': unknown person type; expected physical (a person) or legal (an association, a company)",
+    ],
     [() => parseRole("root"), "--role 'root': unknown role; expected member, tech (logins on the hosts) or admin (tech + sudo)"],
   ])("%#: %s", (run, message) => {
     expect(messageOf(run)).toBe(message);
@@ -145,8 +175,16 @@ describe("names, types and roles", () => {
 describe("validateAll", () => {
   it("reports every problem of a command together, in argument order", () => {
     expect(
-      messageOf(() => validateAll({ uid: () => parseUid("X", "--uid"), mail: () => parseEmail("jeanne@example.org"), until: () => parseDate("soon", "--until") })),
-    ).toBe(`--uid 'X': not a valid uid; ${UID_EXPECTED}\n--until 'soon': not a date; expected a date written YYYY-MM-DD, such as 2026-09-30`);
+      messageOf(() =>
+        validateAll({
+          uid: () => parseUid("X", "--uid"),
+          mail: () => parseEmail("jeanne@example.org"),
+          until: () => parseDate("soon", "--until"),
+        }),
+      ),
+    ).toBe(
+      `--uid 'X': not a valid uid; ${UID_EXPECTED}\n--until 'soon': not a date; expected a date written YYYY-MM-DD, such as 2026-09-30`,
+    );
   });
 
   it("returns the parsed values when all are valid", () => {

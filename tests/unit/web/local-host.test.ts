@@ -49,7 +49,11 @@ describe("web services on a host that runs the directory and the mail server (lo
     const certificates = containerOf(stack, "nextcloud-asso").volumes.find((v) => v.target === "/etc/ldap/directory-certs")!;
     expect(certificates.readOnly).toBe(true);
     const job = containerOf(stack, /^nextcloud-asso-occ-/);
-    expect(job.env).toMatchObject({ OCC_LDAP_URL: "ldaps://ldap.asso.localhost", OCC_LDAP_PORT: "636", OCC_LDAP_BASE_DN: "dc=asso,dc=localhost" });
+    expect(job.env).toMatchObject({
+      OCC_LDAP_URL: "ldaps://ldap.asso.localhost",
+      OCC_LDAP_PORT: "636",
+      OCC_LDAP_BASE_DN: "dc=asso,dc=localhost",
+    });
     expect(job.env.OCC_LDAP_BIND_PASSWORD).toBe(containerOf(stack, "ldap").env.LDAP_SERVICE_PASSWORD_NEXTCLOUD);
   });
 

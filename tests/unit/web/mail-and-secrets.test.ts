@@ -34,7 +34,12 @@ describe("web services on pica01: mail and secrets", () => {
 
   it("sends every Nextcloud's mail (app and cron) to the mail server on submission with STARTTLS", () => {
     const senders = stack.containers.filter((c) => /^nextcloud-[a-z0-9]+(-cron)?$/.test(c.name));
-    expect(senders.map((c) => c.name)).toEqual(["nextcloud-asso", "nextcloud-asso-cron", "nextcloud-transition", "nextcloud-transition-cron"]);
+    expect(senders.map((c) => c.name)).toEqual([
+      "nextcloud-asso",
+      "nextcloud-asso-cron",
+      "nextcloud-transition",
+      "nextcloud-transition-cron",
+    ]);
     for (const c of senders) {
       expect(c.env, c.name).toMatchObject({
         SMTP_HOST: "mail.picasoft.example.org",
@@ -50,7 +55,11 @@ describe("web services on pica01: mail and secrets", () => {
   });
 
   it("keeps every credential in the environment a secret (never plain text in the state or the plan)", () => {
-    const credentials = web.flatMap((c) => Object.keys(c.env).filter((key) => CREDENTIAL_KEY.test(key)).map((key) => `${c.name}:${key}`));
+    const credentials = web.flatMap((c) =>
+      Object.keys(c.env)
+        .filter((key) => CREDENTIAL_KEY.test(key))
+        .map((key) => `${c.name}:${key}`),
+    );
     expect(credentials.length).toBeGreaterThan(20);
     const plain = credentials.filter((id) => {
       const [name, key] = id.split(":");
@@ -77,7 +86,11 @@ describe("web services on pica01: mail and secrets", () => {
     const internal = new Set(stack.networks.filter((n) => n.internal).map((n) => n.name));
     const backends = web.filter((c) => c.role === "database" || c.role === "cache");
     expect(backends.length).toBe(5); // mattermost-db, and db + redis per tenant
-    for (const c of backends) expect(c.networks.every((n) => internal.has(n)), c.name).toBe(true);
+    for (const c of backends)
+      expect(
+        c.networks.every((n) => internal.has(n)),
+        c.name,
+      ).toBe(true);
   });
 
   it("stays within the host's memory budget with realistic limits", () => {

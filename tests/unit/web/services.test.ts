@@ -28,7 +28,8 @@ describe("web services as rendered for pica01", () => {
   it("runs the pinned images by default", () => {
     expect(containerOf(stack, "mattermost").image).toBe(MATTERMOST_IMAGE);
     expect(containerOf(stack, "collabora").image).toBe(COLLABORA_IMAGE);
-    for (const name of ["nextcloud-asso", "nextcloud-asso-cron", "nextcloud-transition"]) expect(containerOf(stack, name).image).toBe(NEXTCLOUD_IMAGE);
+    for (const name of ["nextcloud-asso", "nextcloud-asso-cron", "nextcloud-transition"])
+      expect(containerOf(stack, name).image).toBe(NEXTCLOUD_IMAGE);
     expect(containerOf(stack, "mattermost-db").image).toMatch(/^postgres:(1[4-9]|[2-9]\d)\./);
   });
 
@@ -69,8 +70,16 @@ describe("web services as rendered for pica01", () => {
 
   it("gives each tenant its own internal network, shared only by its app, cron, job, database and Redis", () => {
     for (const tenant of ["asso", "transition"]) {
-      const members = stack.containers.filter((c) => c.networks.includes(`nextcloud-${tenant}`)).map((c) => c.name.replace(/-occ-.*/, "-occ"));
-      expect(members).toEqual([`nextcloud-${tenant}`, `nextcloud-${tenant}-cron`, `nextcloud-${tenant}-db`, `nextcloud-${tenant}-occ`, `nextcloud-${tenant}-redis`]);
+      const members = stack.containers
+        .filter((c) => c.networks.includes(`nextcloud-${tenant}`))
+        .map((c) => c.name.replace(/-occ-.*/, "-occ"));
+      expect(members).toEqual([
+        `nextcloud-${tenant}`,
+        `nextcloud-${tenant}-cron`,
+        `nextcloud-${tenant}-db`,
+        `nextcloud-${tenant}-occ`,
+        `nextcloud-${tenant}-redis`,
+      ]);
     }
   });
 
@@ -120,7 +129,12 @@ describe("web services as rendered for pica01", () => {
     expect(collabora.privileged).toBe(false);
     expect(collabora.noNewPrivileges).toBe(true);
     expect(collabora.env.extra_params.split(" ")).toEqual(
-      expect.arrayContaining(["--o:ssl.enable=false", "--o:ssl.termination=true", "--o:mount_jail_tree=false", "--o:security.capabilities=false"]),
+      expect.arrayContaining([
+        "--o:ssl.enable=false",
+        "--o:ssl.termination=true",
+        "--o:mount_jail_tree=false",
+        "--o:security.capabilities=false",
+      ]),
     );
     expect(Object.entries(collabora.env).filter(([key]) => key.startsWith("aliasgroup"))).toEqual([
       ["aliasgroup1", "https://cloud.picasoft.example.org:443,http://nextcloud-asso:80"],
@@ -131,7 +145,11 @@ describe("web services as rendered for pica01", () => {
 });
 
 describe("the occ settings job re-runs when, and only when, its tenant's settings change", () => {
-  const jobs = (stack: RenderedStack) => stack.containers.filter((c) => c.role === "job" && c.service === "nextcloud").map((c) => c.name).sort();
+  const jobs = (stack: RenderedStack) =>
+    stack.containers
+      .filter((c) => c.role === "job" && c.service === "nextcloud")
+      .map((c) => c.name)
+      .sort();
 
   it("keeps the same jobs when the stack is rendered again", async () => {
     expect(jobs(await renderStack("pica01"))).toEqual(jobs(await renderStack("pica01")));

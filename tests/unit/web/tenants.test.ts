@@ -89,9 +89,7 @@ describe("adding and removing a partner association (pica01)", () => {
     expect(removed.filter((key) => !key.includes("nextcloud-transition"))).toEqual([]);
     expect(base.resources.filter((r) => r.name.includes("nextcloud-transition")).length).toBe(removed.length);
     expect(changed).toEqual([`${CONTAINER}::collabora`]);
-    expect(Object.keys(containerOf(withoutPartners, "collabora").env).filter((k) => k.startsWith("aliasgroup"))).toEqual([
-      "aliasgroup1",
-    ]);
+    expect(Object.keys(containerOf(withoutPartners, "collabora").env).filter((k) => k.startsWith("aliasgroup"))).toEqual(["aliasgroup1"]);
   });
 
   it("keeps the partner's data volumes on removal (Pulumi forgets them, Docker keeps them)", () => {
