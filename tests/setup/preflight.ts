@@ -33,6 +33,8 @@ export const INTEGRATION_TOOLS: ToolCheck[] = [
     command: ["swaks", "--support"],
     expect: /TLS supported/,
   },
+  // The TLS scenarios of the mail server (tests/integration/mail): protocols and ciphers on each port.
+  { need: "testssl.sh (TLS scanner)", debianPackage: "testssl.sh", command: ["sh", "-c", "command -v testssl"] },
   // The registry scenario (tests/integration/ci/registry.test.ts): registry v2 with htpasswd users.
   { need: "a container registry (registry v2)", debianPackage: "docker-registry", command: ["sh", "-c", "command -v docker-registry"] },
   { need: "htpasswd (bcrypt users of the test registry)", debianPackage: "apache2-utils", command: ["htpasswd", "-nbB", "u", "p"] },
