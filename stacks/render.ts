@@ -46,6 +46,7 @@ export async function renderStack(
   // time of a render. They are off while the program registers its resources; if that fails, the stack
   // is rendered again with them, so that the error says where it happened. `pulumi up` is unaffected.
   const limit = Error.stackTraceLimit;
+  const sourcePositions = withoutSourcePositions(!options.stackTraces);
   if (!options.stackTraces) Error.stackTraceLimit = 0;
   try {
     const outputs = await resolve(defineHost(stack, hostConfig, [recorder.observeOptions]));
@@ -57,7 +58,20 @@ export async function renderStack(
     return await renderStack(stack, config, new Recorder(stack), { stackTraces: true });
   } finally {
     Error.stackTraceLimit = limit;
+    sourcePositions.restore();
   }
+}
+
+/**
+ * Each resource also records where the program created it (a full stack trace, parsed), for the
+ * engine's diagnostics; a render has no engine to tell. Skipped while `skip`, restored by `restore()`.
+ */
+function withoutSourcePositions(skip: boolean): { restore(): void } {
+  // Internal to the SDK (Resource.callsites, static), like waitForRPCs below.
+  const resource = pulumi.Resource as unknown as { callsites(): unknown[] };
+  const original = resource.callsites;
+  if (skip) resource.callsites = () => [];
+  return { restore: () => (resource.callsites = original) };
 }
 
 /**
