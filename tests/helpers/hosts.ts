@@ -220,6 +220,63 @@ export async function probeFirewall(
 }
 
 /**
+ * Whether a neighbour reaches a container behind a firewalled host, over IPv4 and IPv6. Three containers of
+ * the test-host image: the host (its own namespace, forwarding on, NET_ADMIN there only) on the neighbour's
+ * network and on a container network, where it is the router; the "container" on that network running sshd
+ * on 22; the neighbour, which routes the container network through the host (as anyone on the same LAN
+ * can) and tries the container's addresses directly. `nftablesConf` is loaded on the host first.
+ * (Published ports, DNAT-ed by Docker, are probeFirewall's: a DNAT to the container here gets no answer
+ * back through the test engine's own bridge rules, so it cannot stand in for one.)
+ */
+export async function probeForwarding(nftablesConf: string): Promise<{ direct4: "open" | "closed"; direct6: "open" | "closed" }> {
+  await buildTestHostImage();
+  const id = Math.random().toString(16).slice(2, 8);
+  const outside = `fw${id}-lan`;
+  const inside = `fw${id}-containers`;
+  const router = `fw${id}-host`;
+  const container = `fw${id}-container`;
+  const v6 = (n: number) => `fd00:${parseInt(id.slice(0, 4), 16).toString(16)}:${n}::/64`;
+  const address = async (name: string, network: string, field: "IPAddress" | "GlobalIPv6Address") =>
+    (await dockerOk(["inspect", "-f", `{{(index .NetworkSettings.Networks "${network}").${field}}}`, name])).trim();
+  const subnets = async (network: string) =>
+    (await dockerOk(["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}} {{end}}", network])).trim().split(" ");
+  const run = (name: string, network: string, extra: string[], cmd: string[]) =>
+    dockerOk(["run", "-d", "--name", name, "--network", network, "--cap-drop", "ALL", "--cap-add", "NET_ADMIN", ...extra, IMAGE, ...cmd]);
+  try {
+    await dockerOk(["network", "create", "--ipv6", "--subnet", v6(1), outside]);
+    await dockerOk(["network", "create", "--ipv6", "--subnet", v6(2), inside]);
+    const [outside4, outside6] = await subnets(outside);
+    const [inside4, inside6] = await subnets(inside);
+    await run(container, inside, ["--cap-add", "SYS_CHROOT", "--cap-add", "SETUID", "--cap-add", "SETGID"], ["/usr/sbin/sshd", "-D", "-e", "-p", "22"]);
+    await run(router, outside, ["--sysctl", "net.ipv4.ip_forward=1", "--sysctl", "net.ipv6.conf.all.forwarding=1"], ["sleep", "infinity"]);
+    await dockerOk(["network", "connect", inside, router]);
+    const container4 = await address(container, inside, "IPAddress");
+    const container6 = await address(container, inside, "GlobalIPv6Address");
+    const [router4, router6] = [await address(router, outside, "IPAddress"), await address(router, outside, "GlobalIPv6Address")];
+    const [routerIn4, routerIn6] = [await address(router, inside, "IPAddress"), await address(router, inside, "GlobalIPv6Address")];
+    // The container answers through the host (on a real host its bridge's gateway is the host itself).
+    await dockerOk(["exec", container, "sh", "-c", `ip route add ${outside4} via ${routerIn4} && ip -6 route add ${outside6} via ${routerIn6}`]);
+    await dockerOk(["exec", "--env", `RULESET=${nftablesConf}`, router, "sh", "-c", 'printf "%s" "$RULESET" > /tmp/nftables.conf && nft -f /tmp/nftables.conf']);
+    const probe = (host: string, port: number, label: string) =>
+      `if ssh-keyscan -T 3 -p ${port} ${host} 2>/dev/null | grep -q ssh-; then echo "${label} open"; else echo "${label} closed"; fi`;
+    const script = [
+      `ip route add ${inside4} via ${router4}`,
+      `ip -6 route add ${inside6} via ${router6}`,
+      probe(container4, 22, "direct4"),
+      probe(container6, 22, "direct6"),
+    ].join("; ");
+    // sshd in the container is up (asked from the host itself, which the forward chain does not filter).
+    await dockerOk(["exec", router, "sh", "-c", `for i in $(seq 50); do ssh-keyscan -T 1 ${container4} 2>/dev/null | grep -q ssh- && exit 0; sleep 0.2; done; exit 1`]);
+    const result = await dockerOk(["run", "--rm", "--network", outside, "--cap-drop", "ALL", "--cap-add", "NET_ADMIN", IMAGE, "sh", "-c", script]);
+    return Object.fromEntries(result.trim().split("\n").map((line) => line.split(" "))) as { direct4: "open" | "closed"; direct6: "open" | "closed" };
+  } finally {
+    await docker(["rm", "-f", router, container]);
+    await docker(["network", "rm", outside]);
+    await docker(["network", "rm", inside]);
+  }
+}
+
+/**
  * Run the rendered setup.sh with every step, as on a production host, in a throw-away container of the
  * test-host image: apt-get and systemctl are stand-ins that record their calls (no systemd, no package
  * downloads in a test), everything else is real, nft included (NET_ADMIN in its own namespace).

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { renderHostFiles } from "../../../hosts/render";
 import { dockerAvailable } from "../../helpers/docker";
-import { loadFirewall, probeFirewall } from "../../helpers/hosts";
+import { loadFirewall, probeFirewall, probeForwarding } from "../../helpers/hosts";
 
 /** The rendered nftables.conf loaded by nft itself, in a container's own network namespace. */
 describe.runIf(dockerAvailable())("host firewall", () => {
@@ -35,6 +35,15 @@ describe.runIf(dockerAvailable())("host firewall", () => {
       probe: [22, 2222, 443, 8443],
     });
     expect(reachable).toEqual({ 22: "open", 2222: "closed", 443: "open", 8443: "closed" });
+  });
+
+  it("keeps a neighbour from reaching a container's address directly through the host, over IPv4 and IPv6", async () => {
+    const conf = nftablesConf([22, 80, 443]);
+    // Control: the same ruleset without its forward chain lets the neighbour route straight to the container.
+    const withoutForward = conf.replace(/\tchain forward \{[\s\S]*?\n\t\}\n/, "");
+    expect(withoutForward).not.toContain("hook forward");
+    expect(await probeForwarding(withoutForward)).toEqual({ direct4: "open", direct6: "open" });
+    expect(await probeForwarding(conf)).toEqual({ direct4: "closed", direct6: "closed" });
   });
 
   it("opens a source-restricted port to the listed addresses only", async () => {
