@@ -215,6 +215,48 @@ export async function greeting(host: string, port: number, until = /^OK/m): Prom
   });
 }
 
+/**
+ * Log in to ManageSieve (4190) with AUTHENTICATE "PLAIN", after STARTTLS or (`starttls: false`) on the plain
+ * connection; returns the server's answer to AUTHENTICATE (an OK, NO or BYE line).
+ */
+export async function manageSieveLogin(host: string, user: string, password: string, options: { starttls: boolean }): Promise<string> {
+  const net = await import("node:net");
+  let socket: import("node:net").Socket = net.connect({ host, port: 4190 });
+  let text = "";
+  const listen = (s: import("node:net").Socket) => s.on("data", (chunk: Buffer) => (text += chunk.toString("utf8")));
+  const until = async (pattern: RegExp) => {
+    const deadline = Date.now() + 15_000;
+    while (!pattern.test(text)) {
+      if (Date.now() > deadline) throw new Error(`ManageSieve: no answer matching ${pattern}; got ${text}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const answer = text;
+    text = "";
+    return answer;
+  };
+  await new Promise<void>((resolve, reject) => socket.once("connect", () => resolve()).once("error", reject));
+  listen(socket);
+  try {
+    await until(/^OK.*\r\n/m);
+    if (options.starttls) {
+      socket.write("STARTTLS\r\n");
+      await until(/^OK.*\r\n/m);
+      socket.removeAllListeners("data");
+      // The local certificate is self-signed: the scenarios check behaviour, not the chain of trust.
+      const secure = tls.connect({ socket, rejectUnauthorized: false });
+      await new Promise<void>((resolve, reject) => secure.once("secureConnect", () => resolve()).once("error", reject));
+      socket = secure;
+      listen(socket);
+      await until(/^OK.*\r\n/m);
+    }
+    const credentials = Buffer.from(`\0${user}\0${password}`).toString("base64");
+    socket.write(`AUTHENTICATE "PLAIN" "${credentials}"\r\n`);
+    return (await until(/^(OK|NO|BYE).*\r\n/m)).trim();
+  } finally {
+    socket.destroy();
+  }
+}
+
 function quote(value: string): string {
   return `"${value.replace(/(["\\])/g, "\\$1")}"`;
 }

@@ -11,6 +11,7 @@ import {
   DOMAIN,
   greeting,
   imapCommand,
+  manageSieveLogin,
   message,
   readInbox,
   seedPeople,
@@ -174,6 +175,13 @@ describe.runIf(dockerAvailable())("mail server", () => {
     it("accepts an authenticated user sending as their own alias", async () => {
       const { sent } = await roundTrip({ via: submissionAs(alice), from: `contact@${DOMAIN}`, to: carol.mail, subject: subject("from my alias"), readers: [carol] });
       expect(sent.transcript).toMatch(/<~  250 2\.0\.0 Ok: queued/);
+    });
+
+    it("lets a member of a group send as the group's address (tech@), and refuses it to a non-member", async () => {
+      const { sent } = await roundTrip({ via: submissionAs(alice), from: `tech@${DOMAIN}`, to: carol.mail, subject: subject("as the tech group"), readers: [carol] });
+      expect(sent.transcript).toMatch(/<~  250 2\.0\.0 Ok: queued/);
+      const refused = await smtp(...submissionAs(carol), ...message(`tech@${DOMAIN}`, bob.mail, subject("tech from a non-member")));
+      expect(refused.transcript).toMatch(/<~\* +553 5\.7\.1 <tech@asso\.localhost>: Sender address rejected: not owned by user carol@asso\.localhost/);
     });
 
     it("lets the Mattermost service account send as mattermost@ and nothing else", async () => {
@@ -345,6 +353,23 @@ describe.runIf(dockerAvailable())("mail server", () => {
       const title = subject("[sieve] filed");
       await roundTrip({ from: OUTSIDER, to: bob.mail, subject: title, readers: [bob], folder: "Junk" });
       expect((await readInbox(imap, bob.mail, bob.password)).some((m) => m.includes(title))).toBe(false);
+    });
+
+    it("refuses a wrong password on IMAPS and on ManageSieve, and has no plaintext IMAP port", async () => {
+      await expect(imapCommand(imap, bob.mail, "not-his-password", "NOOP")).rejects.toThrow(/IMAP LOGIN failed: NO/);
+      expect(await manageSieveLogin(imap, bob.mail, "not-his-password", { starttls: true })).toMatch(/^NO/);
+      // Control: the right password gets in, so the refusals above are about the password.
+      expect(await manageSieveLogin(imap, bob.mail, bob.password, { starttls: true })).toMatch(/^OK/);
+      const net = await import("node:net");
+      const plain = await new Promise<string>((resolve) => {
+        const socket = net.connect({ host: imap, port: 143 }, () => (socket.destroy(), resolve("open")));
+        socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
+      });
+      expect(plain).toBe("ECONNREFUSED");
+    });
+
+    it("refuses a ManageSieve login before STARTTLS, even with the right password", async () => {
+      expect(await manageSieveLogin(imap, bob.mail, bob.password, { starttls: false })).toMatch(/^NO .*(TLS|secure)/i);
     });
 
     it("offers ManageSieve on 4190, with login only after STARTTLS", async () => {
