@@ -125,7 +125,10 @@ export function renderHostFiles(input: HostRenderInput): HostFile[] {
     keysUser: KEYS_USER,
     localUsers: input.localUsers.join(","),
     dockerGroupLines: input.localUsers
-      .map((user) => `  if id ${user} >/dev/null 2>&1 && ! id -nG ${user} | tr ' ' '\\n' | grep -qx docker; then usermod -aG docker ${user}; fi`)
+      .map(
+        (user) =>
+          `  if id ${user} >/dev/null 2>&1 && ! id -nG ${user} | tr ' ' '\\n' | grep -qx docker; then usermod -aG docker ${user}; fi`,
+      )
       .join("\n"),
     tcpRules: tcpRules(input.firewall),
     steps: SETUP_STEPS.join(" "),
@@ -153,7 +156,12 @@ export function renderHostFiles(input: HostRenderInput): HostFile[] {
   const installLines = installed.map((f) => `  install_file ${f.name} ${f.target} ${f.mode}`).join("\n");
   return [
     ...installed,
-    { name: "setup.sh", target: null, mode: "0755", content: fill("setup.sh", readTemplate("setup.sh"), { ...values, installFiles: installLines }) },
+    {
+      name: "setup.sh",
+      target: null,
+      mode: "0755",
+      content: fill("setup.sh", readTemplate("setup.sh"), { ...values, installFiles: installLines }),
+    },
     file("install-bind-password.sh", null, "0755"),
   ];
 }

@@ -37,7 +37,9 @@ export function provisioningLines(summary: ProvisioningSummary): string[] {
   return [
     `Host provisioning over SSH (${summary.ssh}), directory ${summary.directory.url}:`,
     "  files (sha256, as `sha256sum` prints it on the host):",
-    ...summary.files.map((f) => `    ${f.sha256.slice(0, 12)}  ${f.mode}  ${f.target ?? `${summary.stagingDir}/${f.name} (run from staging)`}`),
+    ...summary.files.map(
+      (f) => `    ${f.sha256.slice(0, 12)}  ${f.mode}  ${f.target ?? `${summary.stagingDir}/${f.name} (run from staging)`}`,
+    ),
     "  firewall (new TCP connections; everything else dropped):",
     ...summary.firewall.map((p) => `    ${p.port}  ${p.purpose}${p.from ? ` from ${p.from.join(", ")}` : ""}`),
     "  directory groups:",

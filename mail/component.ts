@@ -9,8 +9,6 @@ import type { MailEndpoint } from "../platform/smtp-client";
 import { mailDnsRecords, mtaStsPolicy, zoneFile } from "./dns";
 import type { MailService } from "./settings";
 
-
-
 /** Names of the containers: also their host names (rspamd's is used in postfix/main.cf). */
 export const MAIL_CONTAINERS = {
   postfix: "mail-postfix",
@@ -178,11 +176,7 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
           ...ldapEnv,
         },
         volumes: [{ source: volumes.queue, target: "/var/spool/postfix" }, tlsMount, directoryCertificate],
-        ports: [
-          publish(25, settings.ports.smtp),
-          publish(465, settings.ports.submissions),
-          publish(587, settings.ports.submission),
-        ],
+        ports: [publish(25, settings.ports.smtp), publish(465, settings.ports.submissions), publish(587, settings.ports.submission)],
         exceptions: { publishPorts: publishWhy },
         // The Postfix master must run as root (it refuses otherwise) and hands work to unprivileged children.
         // Not KILL: children notice a stopping or reloading master through their status pipe.

@@ -61,10 +61,18 @@ export async function startTestHost(stack: RunningStack, input: HostRenderInput,
   const name = `${stack.prefix}test-host`;
   const files = renderHostFiles(input);
   await dockerOk([
-    "run", "-d", "--name", name, "--hostname", "test-host",
-    "--network", `${stack.prefix}directory`,
-    "--memory", "256m",
-    "--cap-drop", "ALL",
+    "run",
+    "-d",
+    "--name",
+    name,
+    "--hostname",
+    "test-host",
+    "--network",
+    `${stack.prefix}directory`,
+    "--memory",
+    "256m",
+    "--cap-drop",
+    "ALL",
     ...Object.keys(CAPABILITIES).flatMap((cap) => ["--cap-add", cap]),
     IMAGE,
   ]);
@@ -77,7 +85,11 @@ export async function startTestHost(stack: RunningStack, input: HostRenderInput,
     await execOk(host, ["sh", "/staging/setup.sh", "/staging", ...CONTAINER_STEPS]);
     await execOk(host, ["sh", "/staging/install-bind-password.sh"], bindPassword);
     await execOk(host, ["touch", "/staging/.ready"]);
-    await waitFor(async () => (await host.exec(["sh", "-c", "pgrep -x sshd && test -S /var/lib/sss/pipes/nss"])).exitCode === 0, "sshd and sssd", host);
+    await waitFor(
+      async () => (await host.exec(["sh", "-c", "pgrep -x sshd && test -S /var/lib/sss/pipes/nss"])).exitCode === 0,
+      "sshd and sssd",
+      host,
+    );
     await execOk(host, ["mkdir", "-m", "0700", "-p", "/keys"]);
   } catch (error) {
     const logs = await host.logs();
@@ -98,10 +110,23 @@ function testHost(name: string, files: HostFile[]): TestHost {
     exec,
     ssh: (user, key, command) =>
       exec([
-        "ssh", "-i", `/keys/${key}`,
-        "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "PreferredAuthentications=publickey",
-        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-        `${user}@localhost`, command,
+        "ssh",
+        "-i",
+        `/keys/${key}`,
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "PreferredAuthentications=publickey",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        `${user}@localhost`,
+        command,
       ]),
     setup: () => exec(["sh", "/staging/setup.sh", "/staging", ...CONTAINER_STEPS]),
     newKey: async (key) => {
@@ -145,7 +170,10 @@ export interface Person {
 
 /** GeneralizedTime as the directory stores it: 20261128000000Z. */
 export function generalizedTime(date: Date): string {
-  return date.toISOString().replace(/[-:T]/g, "").replace(/\.\d{3}Z$/, "Z");
+  return date
+    .toISOString()
+    .replace(/[-:T]/g, "")
+    .replace(/\.\d{3}Z$/, "Z");
 }
 
 /**
@@ -156,8 +184,19 @@ export async function loadFirewall(nftablesConf: string): Promise<ExecResult> {
   await buildTestHostImage();
   return docker(
     [
-      "run", "--rm", "-i", "--network", "none", "--cap-drop", "ALL", "--cap-add", "NET_ADMIN", IMAGE,
-      "sh", "-c", "cat > /tmp/nftables.conf && nft -f /tmp/nftables.conf && nft -f /tmp/nftables.conf && nft list ruleset",
+      "run",
+      "--rm",
+      "-i",
+      "--network",
+      "none",
+      "--cap-drop",
+      "ALL",
+      "--cap-add",
+      "NET_ADMIN",
+      IMAGE,
+      "sh",
+      "-c",
+      "cat > /tmp/nftables.conf && nft -f /tmp/nftables.conf && nft -f /tmp/nftables.conf && nft list ruleset",
     ],
     { input: nftablesConf },
   );
@@ -193,9 +232,28 @@ export async function probeFirewall(
   ].join(" && ");
   try {
     await dockerOk([
-      "run", "-d", "--name", target, "--network", network, "--env", `RULESET=${nftablesConf(subnet)}`,
-      "--cap-drop", "ALL", "--cap-add", "NET_ADMIN", "--cap-add", "SYS_CHROOT", "--cap-add", "SETUID", "--cap-add", "SETGID",
-      IMAGE, "sh", "-c", script,
+      "run",
+      "-d",
+      "--name",
+      target,
+      "--network",
+      network,
+      "--env",
+      `RULESET=${nftablesConf(subnet)}`,
+      "--cap-drop",
+      "ALL",
+      "--cap-add",
+      "NET_ADMIN",
+      "--cap-add",
+      "SYS_CHROOT",
+      "--cap-add",
+      "SETUID",
+      "--cap-add",
+      "SETGID",
+      IMAGE,
+      "sh",
+      "-c",
+      script,
     ]);
     const probe = options.probe
       .map((p) => `if ssh-keyscan -T 3 -p ${p} ${target} 2>/dev/null | grep -q ssh-; then echo "${p} open"; else echo "${p} closed"; fi`)
@@ -247,7 +305,12 @@ export async function probeForwarding(nftablesConf: string): Promise<{ direct4: 
     await dockerOk(["network", "create", "--ipv6", "--subnet", v6(2), inside]);
     const [outside4, outside6] = await subnets(outside);
     const [inside4, inside6] = await subnets(inside);
-    await run(container, inside, ["--cap-add", "SYS_CHROOT", "--cap-add", "SETUID", "--cap-add", "SETGID"], ["/usr/sbin/sshd", "-D", "-e", "-p", "22"]);
+    await run(
+      container,
+      inside,
+      ["--cap-add", "SYS_CHROOT", "--cap-add", "SETUID", "--cap-add", "SETGID"],
+      ["/usr/sbin/sshd", "-D", "-e", "-p", "22"],
+    );
     await run(router, outside, ["--sysctl", "net.ipv4.ip_forward=1", "--sysctl", "net.ipv6.conf.all.forwarding=1"], ["sleep", "infinity"]);
     await dockerOk(["network", "connect", inside, router]);
     const container4 = await address(container, inside, "IPAddress");
@@ -255,8 +318,22 @@ export async function probeForwarding(nftablesConf: string): Promise<{ direct4: 
     const [router4, router6] = [await address(router, outside, "IPAddress"), await address(router, outside, "GlobalIPv6Address")];
     const [routerIn4, routerIn6] = [await address(router, inside, "IPAddress"), await address(router, inside, "GlobalIPv6Address")];
     // The container answers through the host (on a real host its bridge's gateway is the host itself).
-    await dockerOk(["exec", container, "sh", "-c", `ip route add ${outside4} via ${routerIn4} && ip -6 route add ${outside6} via ${routerIn6}`]);
-    await dockerOk(["exec", "--env", `RULESET=${nftablesConf}`, router, "sh", "-c", 'printf "%s" "$RULESET" > /tmp/nftables.conf && nft -f /tmp/nftables.conf']);
+    await dockerOk([
+      "exec",
+      container,
+      "sh",
+      "-c",
+      `ip route add ${outside4} via ${routerIn4} && ip -6 route add ${outside6} via ${routerIn6}`,
+    ]);
+    await dockerOk([
+      "exec",
+      "--env",
+      `RULESET=${nftablesConf}`,
+      router,
+      "sh",
+      "-c",
+      'printf "%s" "$RULESET" > /tmp/nftables.conf && nft -f /tmp/nftables.conf',
+    ]);
     const probe = (host: string, port: number, label: string) =>
       `if ssh-keyscan -T 3 -p ${port} ${host} 2>/dev/null | grep -q ssh-; then echo "${label} open"; else echo "${label} closed"; fi`;
     const script = [
@@ -266,9 +343,33 @@ export async function probeForwarding(nftablesConf: string): Promise<{ direct4: 
       probe(container6, 22, "direct6"),
     ].join("; ");
     // sshd in the container is up (asked from the host itself, which the forward chain does not filter).
-    await dockerOk(["exec", router, "sh", "-c", `for i in $(seq 50); do ssh-keyscan -T 1 ${container4} 2>/dev/null | grep -q ssh- && exit 0; sleep 0.2; done; exit 1`]);
-    const result = await dockerOk(["run", "--rm", "--network", outside, "--cap-drop", "ALL", "--cap-add", "NET_ADMIN", IMAGE, "sh", "-c", script]);
-    return Object.fromEntries(result.trim().split("\n").map((line) => line.split(" "))) as { direct4: "open" | "closed"; direct6: "open" | "closed" };
+    await dockerOk([
+      "exec",
+      router,
+      "sh",
+      "-c",
+      `for i in $(seq 50); do ssh-keyscan -T 1 ${container4} 2>/dev/null | grep -q ssh- && exit 0; sleep 0.2; done; exit 1`,
+    ]);
+    const result = await dockerOk([
+      "run",
+      "--rm",
+      "--network",
+      outside,
+      "--cap-drop",
+      "ALL",
+      "--cap-add",
+      "NET_ADMIN",
+      IMAGE,
+      "sh",
+      "-c",
+      script,
+    ]);
+    return Object.fromEntries(
+      result
+        .trim()
+        .split("\n")
+        .map((line) => line.split(" ")),
+    ) as { direct4: "open" | "closed"; direct6: "open" | "closed" };
   } finally {
     await docker(["rm", "-f", router, container]);
     await docker(["network", "rm", outside]);
@@ -289,11 +390,22 @@ export async function runFullSetup(
 ): Promise<{ result: ExecResult; calls: string[]; ruleset: string; inspected: string }> {
   await buildTestHostImage();
   const name = `setup${Math.random().toString(16).slice(2, 8)}`;
-  const stub = (command: string) => `printf '#!/bin/sh\\necho "${command} $*" >> /tmp/calls\\n' > /usr/local/bin/${command} && chmod 755 /usr/local/bin/${command}`;
+  const stub = (command: string) =>
+    `printf '#!/bin/sh\\necho "${command} $*" >> /tmp/calls\\n' > /usr/local/bin/${command} && chmod 755 /usr/local/bin/${command}`;
   await dockerOk([
-    "run", "-d", "--name", name, "--network", "none", "--cap-drop", "ALL",
+    "run",
+    "-d",
+    "--name",
+    name,
+    "--network",
+    "none",
+    "--cap-drop",
+    "ALL",
     ...["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "NET_ADMIN"].flatMap((cap) => ["--cap-add", cap]),
-    "--entrypoint", "sleep", IMAGE, "infinity",
+    "--entrypoint",
+    "sleep",
+    IMAGE,
+    "infinity",
   ]);
   try {
     const staging = fs.mkdtempSync(path.join(os.tmpdir(), "setup-"));
@@ -319,13 +431,32 @@ export async function startBareHost(): Promise<TestHost> {
   await buildTestHostImage();
   const name = `bare${Math.random().toString(16).slice(2, 8)}`;
   await dockerOk([
-    "run", "-d", "--name", name, "--hostname", "bare-host", "--network", "none", "--memory", "256m",
-    "--cap-drop", "ALL", ...Object.keys(CAPABILITIES).flatMap((cap) => ["--cap-add", cap]),
-    "--entrypoint", "/usr/sbin/sshd", IMAGE, "-D", "-e",
+    "run",
+    "-d",
+    "--name",
+    name,
+    "--hostname",
+    "bare-host",
+    "--network",
+    "none",
+    "--memory",
+    "256m",
+    "--cap-drop",
+    "ALL",
+    ...Object.keys(CAPABILITIES).flatMap((cap) => ["--cap-add", cap]),
+    "--entrypoint",
+    "/usr/sbin/sshd",
+    IMAGE,
+    "-D",
+    "-e",
   ]);
   const host = testHost(name, []);
   try {
-    await execOk(host, ["sh", "-c", "install -d -m 0700 /keys /root/.ssh && ssh-keygen -q -t ed25519 -N '' -C admin -f /keys/admin && cp /keys/admin.pub /root/.ssh/authorized_keys"]);
+    await execOk(host, [
+      "sh",
+      "-c",
+      "install -d -m 0700 /keys /root/.ssh && ssh-keygen -q -t ed25519 -N '' -C admin -f /keys/admin && cp /keys/admin.pub /root/.ssh/authorized_keys",
+    ]);
     await waitFor(async () => (await host.ssh("root", "admin", "true")).exitCode === 0, "sshd", host);
   } catch (error) {
     await host.remove();
@@ -373,7 +504,13 @@ export async function removeFromGroup(directory: DirectorySession, person: Perso
   await asDirectoryAdmin(directory, (client) => changeMembership(client, directory, "delete", person.uid, group));
 }
 
-async function changeMembership(client: Client, directory: DirectorySession, operation: "add" | "delete", uid: string, group: string): Promise<void> {
+async function changeMembership(
+  client: Client,
+  directory: DirectorySession,
+  operation: "add" | "delete",
+  uid: string,
+  group: string,
+): Promise<void> {
   await client.modify(`cn=${group},ou=groups,${directory.baseDn}`, [
     new Change({ operation, modification: new Attribute({ type: "member", values: [directory.peopleDn(uid)] }) }),
   ]);

@@ -90,7 +90,12 @@ export interface SwaksResult {
 export function swaks(args: string[], timeoutMs = 60_000): Promise<SwaksResult> {
   return new Promise((resolve) => {
     execFile("swaks", ["--timeout", "30", ...args], { timeout: timeoutMs }, (error, stdout, stderr) => {
-      const code = error && typeof (error as NodeJS.ErrnoException & { code?: unknown }).code === "number" ? (error as unknown as { code: number }).code : error ? 1 : 0;
+      const code =
+        error && typeof (error as NodeJS.ErrnoException & { code?: unknown }).code === "number"
+          ? (error as unknown as { code: number }).code
+          : error
+            ? 1
+            : 0;
       resolve({ exitCode: code, transcript: stdout + stderr });
     });
   });
@@ -160,7 +165,10 @@ export interface RoundTrip {
  * it (found by its subject, matched literally). Fails with swaks's transcript when swaks does not exit 0,
  * rather than waiting for a message that was never accepted. Returns the transcript and each reader's copy.
  */
-export async function sendAndRead(servers: { mx: string; imap: string }, mail: RoundTrip): Promise<{ sent: SwaksResult; received: string[] }> {
+export async function sendAndRead(
+  servers: { mx: string; imap: string },
+  mail: RoundTrip,
+): Promise<{ sent: SwaksResult; received: string[] }> {
   const sent = await swaks(["--server", servers.mx, ...(mail.via ?? []), ...message(mail.from, mail.to, mail.subject, mail.body)]);
   if (sent.exitCode !== 0) throw new Error(`swaks could not send '${mail.subject}' (exit ${sent.exitCode}):\n${sent.transcript}`);
   const received: string[] = [];

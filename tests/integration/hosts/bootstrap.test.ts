@@ -21,7 +21,21 @@ describe.runIf(dockerAvailable())("bootstrapping a new host", () => {
   /** `ssh root@HOST sh -s -- deploy "$(cat deploy-key.pub)" < hosts/bootstrap.sh`, from the host itself. */
   const bootstrap = (...args: string[]) =>
     host.exec(
-      ["ssh", "-i", "/keys/admin", ...SSH, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "root@localhost", "sh", "-s", "--", ...args.map((a) => `'${a}'`)],
+      [
+        "ssh",
+        "-i",
+        "/keys/admin",
+        ...SSH,
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "root@localhost",
+        "sh",
+        "-s",
+        "--",
+        ...args.map((a) => `'${a}'`),
+      ],
       { input: BOOTSTRAP },
     );
   /** ssh as deploy, trusting exactly `key` as the host's key: what the Docker provider runs (hosts/settings.ts). */
@@ -56,7 +70,10 @@ describe.runIf(dockerAvailable())("bootstrapping a new host", () => {
   });
 
   it("refuses a bad account name or key without changing anything", async () => {
-    for (const args of [["Deploy!", deployKey], ["deploy", "not a key"]]) {
+    for (const args of [
+      ["Deploy!", deployKey],
+      ["deploy", "not a key"],
+    ]) {
       const result = await bootstrap(...args);
       expect(result.exitCode).toBe(2);
       expect(result.stderr).toMatch(/^bootstrap: (first|second) argument/);
@@ -65,7 +82,12 @@ describe.runIf(dockerAvailable())("bootstrapping a new host", () => {
   });
 
   it("makes the first provisioning put the connection account in the docker group", async () => {
-    const files = renderHostFiles({ baseDn: "dc=asso,dc=localhost", directoryUrl: "ldaps://ldap:636", localUsers: ["deploy"], firewall: [] });
+    const files = renderHostFiles({
+      baseDn: "dc=asso,dc=localhost",
+      directoryUrl: "ldaps://ldap:636",
+      localUsers: ["deploy"],
+      firewall: [],
+    });
     const setup = files.find((f) => f.name === "setup.sh")!;
     await dockerOk(["exec", "-i", host.name, "sh", "-c", "mkdir -p /staging && cat > /staging/setup.sh"], { input: setup.content });
     const result = await host.exec(["sh", "/staging/setup.sh", "/staging", "accounts"]);

@@ -29,7 +29,14 @@ describe.runIf(dockerAvailable())("logins on a provisioned host", () => {
   // Active tech member taken out of tech during the test.
   const rita = person("rita", 20005, ["members", "tech"], inAMonth);
   // An active tech member whose directory uid is the name of the host's local connection account (sudo).
-  const impostor: Person = { uid: "deploy", uidNumber: 20006, groups: ["members", "tech"], accessEnd: inAMonth, sshPublicKey: "", password: "deploy-directory-password-1" };
+  const impostor: Person = {
+    uid: "deploy",
+    uidNumber: 20006,
+    groups: ["members", "tech"],
+    accessEnd: inAMonth,
+    sshPublicKey: "",
+    password: "deploy-directory-password-1",
+  };
 
   beforeAll(async () => {
     stack = await startStack({ stack: "local", containers: ["ldap"] });
@@ -104,8 +111,17 @@ describe.runIf(dockerAvailable())("logins on a provisioned host", () => {
 
     it(`refuses a password login, even with the right directory password (${when})`, async () => {
       const result = await host.exec([
-        "ssh", "-o", "BatchMode=yes", "-o", "PreferredAuthentications=password,keyboard-interactive",
-        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", `${tess.uid}@localhost`, "true",
+        "ssh",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "PreferredAuthentications=password,keyboard-interactive",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        `${tess.uid}@localhost`,
+        "true",
       ]);
       expect(result.exitCode).not.toBe(0);
       expect(result.stderr).toMatch(/Permission denied \(publickey\)/);
@@ -116,7 +132,14 @@ describe.runIf(dockerAvailable())("logins on a provisioned host", () => {
 
   it("changes nothing when the setup script runs a second time, and logins still work", async () => {
     const installed = host.files.filter((f) => f.target).map((f) => f.target as string);
-    const watched = [...installed, "/etc/nsswitch.conf", "/etc/pam.d/common-auth", "/etc/pam.d/common-session", "/etc/passwd", "/etc/group"];
+    const watched = [
+      ...installed,
+      "/etc/nsswitch.conf",
+      "/etc/pam.d/common-auth",
+      "/etc/pam.d/common-session",
+      "/etc/passwd",
+      "/etc/group",
+    ];
     const state = async () => (await host.exec(["sha256sum", ...watched])).stdout;
     const before = await state();
     const second = await host.setup();
@@ -156,7 +179,9 @@ describe.runIf(dockerAvailable())("logins on a provisioned host", () => {
     const dump = await host.exec(["apt-config", "dump"]);
     expect(dump.exitCode, dump.stderr).toBe(0);
     expect(dump.stdout).toContain('APT::Periodic::Unattended-Upgrade "1";');
-    expect(dump.stdout).toContain('Unattended-Upgrade::Origins-Pattern:: "origin=Debian,codename=${distro_codename}-security,label=Debian-Security";');
+    expect(dump.stdout).toContain(
+      'Unattended-Upgrade::Origins-Pattern:: "origin=Debian,codename=${distro_codename}-security,label=Debian-Security";',
+    );
   });
 
   describe("after `members expire` locked the ended accesses", () => {

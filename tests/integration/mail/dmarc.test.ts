@@ -39,7 +39,20 @@ describe.runIf(dockerAvailable())("mail server with dmarcPolicy reject", () => {
   });
 
   it("still accepts our members' own mail on submission, From of our domain", async () => {
-    const sent = await swaks(["--server", mx, "--port", "587", "--tls", "--auth", "PLAIN", "--auth-user", alice.mail, "--auth-password", alice.password, ...message(alice.mail, bob.mail, `member ${Date.now()}`)]);
+    const sent = await swaks([
+      "--server",
+      mx,
+      "--port",
+      "587",
+      "--tls",
+      "--auth",
+      "PLAIN",
+      "--auth-user",
+      alice.mail,
+      "--auth-password",
+      alice.password,
+      ...message(alice.mail, bob.mail, `member ${Date.now()}`),
+    ]);
     expect(sent.transcript).toMatch(/<~  250 2\.0\.0 Ok: queued/);
   });
 });

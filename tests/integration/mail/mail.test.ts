@@ -26,7 +26,10 @@ import {
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { dkimVerify } = require("mailauth/lib/dkim/verify") as {
-  dkimVerify(message: Buffer, options: { resolver: (name: string, type: string) => Promise<string[][]> }): Promise<{
+  dkimVerify(
+    message: Buffer,
+    options: { resolver: (name: string, type: string) => Promise<string[][]> },
+  ): Promise<{
     results: { status: { result: string }; signingDomain: string; selector: string }[];
   }>;
 };
@@ -129,21 +132,45 @@ describe.runIf(dockerAvailable())("mail server", () => {
     });
 
     it("refuses AUTH before STARTTLS on submission (587)", async () => {
-      const sent = await smtp("--port", "587", "--auth", "PLAIN", "--auth-user", alice.mail, "--auth-password", alice.password, ...message(alice.mail, bob.mail, subject("auth without tls")));
+      const sent = await smtp(
+        "--port",
+        "587",
+        "--auth",
+        "PLAIN",
+        "--auth-user",
+        alice.mail,
+        "--auth-password",
+        alice.password,
+        ...message(alice.mail, bob.mail, subject("auth without tls")),
+      );
       expect(sent.transcript).not.toMatch(/250-AUTH/);
       expect(sent.transcript).toMatch(/Host did not advertise authentication/);
       expect(sent.transcript).not.toMatch(/ 235 /);
     });
 
     it("refuses any AUTH on port 25, even after STARTTLS", async () => {
-      const sent = await smtp("--port", "25", "--tls", "--auth", "PLAIN", "--auth-user", alice.mail, "--auth-password", alice.password, ...message(alice.mail, bob.mail, subject("auth on 25")));
+      const sent = await smtp(
+        "--port",
+        "25",
+        "--tls",
+        "--auth",
+        "PLAIN",
+        "--auth-user",
+        alice.mail,
+        "--auth-password",
+        alice.password,
+        ...message(alice.mail, bob.mail, subject("auth on 25")),
+      );
       expect(sent.transcript).toMatch(/<~  220 2\.0\.0 Ready to start TLS|TLS started/);
       expect(sent.transcript).not.toMatch(/250-AUTH/);
       expect(sent.transcript).not.toMatch(/ 235 /);
     });
 
     it("refuses a wrong password", async () => {
-      const sent = await smtp(...submissionAs({ mail: alice.mail, password: "not-her-password" }), ...message(alice.mail, bob.mail, subject("wrong password")));
+      const sent = await smtp(
+        ...submissionAs({ mail: alice.mail, password: "not-her-password" }),
+        ...message(alice.mail, bob.mail, subject("wrong password")),
+      );
       expect(sent.transcript).toMatch(/<~\* +535 5\.7\.8 Error: authentication failed/);
     });
 
@@ -169,19 +196,35 @@ describe.runIf(dockerAvailable())("mail server", () => {
   describe("sender ownership", () => {
     it("refuses an authenticated user sending as someone else", async () => {
       const sent = await smtp(...submissionAs(alice), ...message(bob.mail, carol.mail, subject("as bob")));
-      expect(sent.transcript).toMatch(/<~\* +553 5\.7\.1 <bob@asso\.localhost>: Sender address rejected: not owned by user alice@asso\.localhost/);
+      expect(sent.transcript).toMatch(
+        /<~\* +553 5\.7\.1 <bob@asso\.localhost>: Sender address rejected: not owned by user alice@asso\.localhost/,
+      );
     });
 
     it("accepts an authenticated user sending as their own alias", async () => {
-      const { sent } = await roundTrip({ via: submissionAs(alice), from: `contact@${DOMAIN}`, to: carol.mail, subject: subject("from my alias"), readers: [carol] });
+      const { sent } = await roundTrip({
+        via: submissionAs(alice),
+        from: `contact@${DOMAIN}`,
+        to: carol.mail,
+        subject: subject("from my alias"),
+        readers: [carol],
+      });
       expect(sent.transcript).toMatch(/<~  250 2\.0\.0 Ok: queued/);
     });
 
     it("lets a member of a group send as the group's address (tech@), and refuses it to a non-member", async () => {
-      const { sent } = await roundTrip({ via: submissionAs(alice), from: `tech@${DOMAIN}`, to: carol.mail, subject: subject("as the tech group"), readers: [carol] });
+      const { sent } = await roundTrip({
+        via: submissionAs(alice),
+        from: `tech@${DOMAIN}`,
+        to: carol.mail,
+        subject: subject("as the tech group"),
+        readers: [carol],
+      });
       expect(sent.transcript).toMatch(/<~  250 2\.0\.0 Ok: queued/);
       const refused = await smtp(...submissionAs(carol), ...message(`tech@${DOMAIN}`, bob.mail, subject("tech from a non-member")));
-      expect(refused.transcript).toMatch(/<~\* +553 5\.7\.1 <tech@asso\.localhost>: Sender address rejected: not owned by user carol@asso\.localhost/);
+      expect(refused.transcript).toMatch(
+        /<~\* +553 5\.7\.1 <tech@asso\.localhost>: Sender address rejected: not owned by user carol@asso\.localhost/,
+      );
     });
 
     it("lets the Mattermost service account send as mattermost@ and nothing else", async () => {
@@ -196,20 +239,38 @@ describe.runIf(dockerAvailable())("mail server", () => {
   describe("header From", () => {
     it("refuses an authenticated member whose header From is an address of ours they do not own, with a 5xx that says why", async () => {
       const title = subject("forged header from");
-      const sent = await smtp(...submissionAs(alice), ...message(alice.mail, carol.mail, title), "--header", `From: Treasurer <${bob.mail}>`);
+      const sent = await smtp(
+        ...submissionAs(alice),
+        ...message(alice.mail, carol.mail, title),
+        "--header",
+        `From: Treasurer <${bob.mail}>`,
+      );
       expect(sent.transcript).toMatch(/<~\* +5\d\d 5\.7\.1 .*header From <bob@asso\.localhost> is not owned by user alice@asso\.localhost/);
       expect(sent.transcript).not.toMatch(/queued as/);
     });
 
     it("refuses an authenticated member whose header From is outside our domains", async () => {
-      const sent = await smtp(...submissionAs(alice), ...message(alice.mail, carol.mail, subject("outside header from")), "--header", "From: <billing@bank.example>");
-      expect(sent.transcript).toMatch(/<~\* +5\d\d 5\.7\.1 .*header From <billing@bank\.example> is not owned by user alice@asso\.localhost/);
+      const sent = await smtp(
+        ...submissionAs(alice),
+        ...message(alice.mail, carol.mail, subject("outside header from")),
+        "--header",
+        "From: <billing@bank.example>",
+      );
+      expect(sent.transcript).toMatch(
+        /<~\* +5\d\d 5\.7\.1 .*header From <billing@bank\.example> is not owned by user alice@asso\.localhost/,
+      );
     });
 
     it("accepts a member's own alias as header From, and signs it with DKIM", async () => {
       const {
         received: [received],
-      } = await roundTrip({ via: submissionAs(alice), from: `contact@${DOMAIN}`, to: carol.mail, subject: subject("alias in header from"), readers: [carol] });
+      } = await roundTrip({
+        via: submissionAs(alice),
+        from: `contact@${DOMAIN}`,
+        to: carol.mail,
+        subject: subject("alias in header from"),
+        readers: [carol],
+      });
       expect(received).toMatch(/^From: .*contact@asso\.localhost/m);
       expect(received).toMatch(/^DKIM-Signature: .*d=asso\.localhost/m);
     });
@@ -231,7 +292,9 @@ describe.runIf(dockerAvailable())("mail server", () => {
         expect(sent.transcript, `message ${n}`).toMatch(/<~  250 2\.0\.0 Ok: queued/);
       }
       const over = await smtp(...submissionAs(dave), ...message(dave.mail, carol.mail, subject("limit over")));
-      expect(over.transcript).toMatch(/<~\* +451 4\.7\.1 .*sending limit: dave@asso\.localhost sent 30 messages in the last hour \(limit 30\)/);
+      expect(over.transcript).toMatch(
+        /<~\* +451 4\.7\.1 .*sending limit: dave@asso\.localhost sent 30 messages in the last hour \(limit 30\)/,
+      );
       expect(over.transcript).not.toMatch(/queued as/);
       // The line monitoring alerts on.
       const log = await dockerOk(["logs", `${stack.prefix}mail-postfix`]);
@@ -244,7 +307,9 @@ describe.runIf(dockerAvailable())("mail server", () => {
     it("defers a message that takes one login over its recipients an hour (limit 90)", async () => {
       const recipients = Array.from({ length: SENDING_LIMITS.recipientsPerHour + 1 }, (_, i) => `list${i}@example.org`).join(",");
       const over = await smtp(...submissionAs(erin), ...message(erin.mail, recipients, subject("too many recipients")));
-      expect(over.transcript).toMatch(/<~\* +451 4\.7\.1 .*sending limit: erin@asso\.localhost wrote to 0 recipients in the last hour \(limit 90\)/);
+      expect(over.transcript).toMatch(
+        /<~\* +451 4\.7\.1 .*sending limit: erin@asso\.localhost wrote to 0 recipients in the last hour \(limit 90\)/,
+      );
       const within = await smtp(...submissionAs(erin), ...message(erin.mail, bob.mail, subject("one recipient")));
       expect(within.transcript).toMatch(/<~  250 2\.0\.0 Ok: queued/);
     });
@@ -256,7 +321,20 @@ describe.runIf(dockerAvailable())("mail server", () => {
       const file = `/tmp/testssl-${stack.prefix}${port}.json`;
       const result = await run(
         "testssl",
-        ["--quiet", "--color", "0", "--warnings", "off", "--fast", "-p", "-E", "--jsonfile", file, ...(starttls ? ["-t", starttls] : []), `${host}:${port}`],
+        [
+          "--quiet",
+          "--color",
+          "0",
+          "--warnings",
+          "off",
+          "--fast",
+          "-p",
+          "-E",
+          "--jsonfile",
+          file,
+          ...(starttls ? ["-t", starttls] : []),
+          `${host}:${port}`,
+        ],
         300_000,
       );
       const fs = await import("node:fs");
@@ -276,17 +354,34 @@ describe.runIf(dockerAvailable())("mail server", () => {
 
     it("passes testssl.sh on 25, 465 and 587: TLS 1.2 and 1.3 only, no CBC nor SHA-1 cipher", async () => {
       // The three ports at once: testssl.sh spends its time waiting for handshakes.
-      const scans = await Promise.all(([[25, "smtp"], [465, undefined], [587, "smtp"]] as const).map(async ([port, starttls]) => ({ port, ...(await testssl(mx, port, starttls)) })));
+      const scans = await Promise.all(
+        (
+          [
+            [25, "smtp"],
+            [465, undefined],
+            [587, "smtp"],
+          ] as const
+        ).map(async ([port, starttls]) => ({ port, ...(await testssl(mx, port, starttls)) })),
+      );
       for (const { port, result, findings } of scans) {
-        expect(findings.some((f) => f.id === "TLS1_2" && /offered/.test(f.finding)), `${port}: ${result.output}`).toBe(true);
-        expect(findings.some((f) => /^cipher-tls1_2_x/.test(f.id)), `${port}: no TLS 1.2 cipher listed\n${result.output}`).toBe(true);
+        expect(
+          findings.some((f) => f.id === "TLS1_2" && /offered/.test(f.finding)),
+          `${port}: ${result.output}`,
+        ).toBe(true);
+        expect(
+          findings.some((f) => /^cipher-tls1_2_x/.test(f.id)),
+          `${port}: no TLS 1.2 cipher listed\n${result.output}`,
+        ).toBe(true);
         expect(weak(findings), `port ${port}`).toEqual([]);
       }
     }, 600_000);
 
     it("passes testssl.sh on IMAPS (993), and ManageSieve (4190) after STARTTLS refuses CBC and TLS 1.1", async () => {
       const { result, findings } = await testssl(imap, 993);
-      expect(findings.some((f) => /^cipher-tls1_2_x/.test(f.id)), result.output).toBe(true);
+      expect(
+        findings.some((f) => /^cipher-tls1_2_x/.test(f.id)),
+        result.output,
+      ).toBe(true);
       expect(weak(findings)).toEqual([]);
       // testssl.sh 3.0 has no ManageSieve STARTTLS: openssl s_client does, with the same settings as IMAPS.
       const sieve = (...args: string[]) => run("openssl", ["s_client", "-connect", `${imap}:4190`, "-starttls", "sieve", ...args], 30_000);
@@ -300,17 +395,30 @@ describe.runIf(dockerAvailable())("mail server", () => {
   describe("networks", () => {
     it("keeps rspamd, which parses untrusted mail, away from Dovecot's LMTP and SASL ports", async () => {
       const dovecotMailIp = (
-        await dockerOk(["inspect", "-f", `{{(index .NetworkSettings.Networks "${stack.prefix}mail").IPAddress}}`, `${stack.prefix}mail-dovecot`])
+        await dockerOk([
+          "inspect",
+          "-f",
+          `{{(index .NetworkSettings.Networks "${stack.prefix}mail").IPAddress}}`,
+          `${stack.prefix}mail-dovecot`,
+        ])
       ).trim();
       expect(dovecotMailIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
       const probe = (host: string, port: number) =>
-        stack.exec("mail-rspamd", ["bash", "-c", `timeout 5 bash -c 'exec 3<>/dev/tcp/${host}/${port}' 2>/dev/null && echo open || echo closed`]);
+        stack.exec("mail-rspamd", [
+          "bash",
+          "-c",
+          `timeout 5 bash -c 'exec 3<>/dev/tcp/${host}/${port}' 2>/dev/null && echo open || echo closed`,
+        ]);
       for (const port of [24, 12345]) {
         expect((await probe(dovecotMailIp, port)).stdout.trim(), `rspamd -> ${dovecotMailIp}:${port}`).toBe("closed");
         expect((await probe("mail-dovecot-internal", port)).stdout.trim()).toBe("closed");
       }
       // Postfix, on the mail network, still reaches them (the probe is not simply broken).
-      const fromPostfix = await stack.exec("mail-postfix", ["bash", "-c", `timeout 5 bash -c 'exec 3<>/dev/tcp/${dovecotMailIp}/24' && echo open || echo closed`]);
+      const fromPostfix = await stack.exec("mail-postfix", [
+        "bash",
+        "-c",
+        `timeout 5 bash -c 'exec 3<>/dev/tcp/${dovecotMailIp}/24' && echo open || echo closed`,
+      ]);
       expect(fromPostfix.stdout.trim()).toBe("open");
     });
   });

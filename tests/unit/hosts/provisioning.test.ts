@@ -146,13 +146,19 @@ describe.each(["pica01", "pica02"])("provisioning of %s", (stack) => {
     const names = Object.keys(triggersOf(after)).filter((n) => !(n in triggersOf(before)));
     expect(names).toEqual(["host-file-directory-ca.crt"]);
     const summary = summaryOf(after);
-    expect(summary.files.find((f) => f.name === "directory-ca.crt")).toMatchObject({ target: "/etc/infra-host/directory-ca.crt", sha256: sha256(certificate) });
+    expect(summary.files.find((f) => f.name === "directory-ca.crt")).toMatchObject({
+      target: "/etc/infra-host/directory-ca.crt",
+      sha256: sha256(certificate),
+    });
   });
 
   it("exports what the host is provisioned with: files and hashes, firewall ports, groups", async () => {
     const summary = summaryOf(baseline);
     expect(summary.ssh).toBe(`deploy@${stack}.picasoft.example.org:22`);
-    expect(summary.directory).toEqual({ url: "ldaps://ldap.picasoft.example.org:636", bindDn: "cn=hosts,ou=services,dc=picasoft,dc=example,dc=org" });
+    expect(summary.directory).toEqual({
+      url: "ldaps://ldap.picasoft.example.org:636",
+      bindDn: "cn=hosts,ou=services,dc=picasoft,dc=example,dc=org",
+    });
     expect(summary.firewall.map((p) => p.port)).toEqual(FIREWALL[stack]);
     expect(summary.groups.map((g) => g.group)).toEqual(["tech", "admins"]);
     expect(summary.files.find((f) => f.name === "sssd.conf")).toMatchObject({ target: "/etc/sssd/sssd.conf", mode: "0600" });
@@ -164,7 +170,9 @@ describe("provisioning in the plan", () => {
   it("prints pica02's files with their hashes, its firewall with LDAPS for pica01 only, and the groups", async () => {
     const summary = summaryOf(await renderStack("pica02"));
     const lines = provisioningLines(summary);
-    expect(lines[0]).toBe("Host provisioning over SSH (deploy@pica02.picasoft.example.org:22), directory ldaps://ldap.picasoft.example.org:636:");
+    expect(lines[0]).toBe(
+      "Host provisioning over SSH (deploy@pica02.picasoft.example.org:22), directory ldaps://ldap.picasoft.example.org:636:",
+    );
     const sssd = summary.files.find((f) => f.name === "sssd.conf");
     expect(lines).toContain(`    ${sssd?.sha256.slice(0, 12)}  0600  /etc/sssd/sssd.conf`);
     expect(lines).toContain("    636  ldaps (other hosts' sssd) from 203.0.113.11");
@@ -196,12 +204,42 @@ describe("provisioning settings", () => {
   }
 
   it.each([
-    ["pica01", "a remote host without provisioning settings", (c: StackFileConfig) => delete c["infra:provisioning"], "provisioning: required when docker is ssh://..."],
-    ["local", "provisioning settings on the local stack", (c: StackFileConfig) => (c["infra:provisioning"] = stackVariant("pica01")["infra:provisioning"]), "provisioning: only for remote hosts"],
-    ["pica01", "a bind password in plain text", (c: StackFileConfig) => (c["infra:provisioning"].bindPassword = "hunter2"), "provisioning.bindPassword: is written in plain text; expected a secret"],
-    ["pica01", "a private key in plain text", (c: StackFileConfig) => (c["infra:provisioning"].privateKey = "-----BEGIN OPENSSH PRIVATE KEY-----"), "provisioning.privateKey: is written in plain text; expected a secret"],
-    ["pica01", "a directory reached without TLS", (c: StackFileConfig) => (c["infra:provisioning"].directoryUrl = "ldap://ldap.picasoft.example.org"), "provisioning.directoryUrl: expected ldaps://host[:port]"],
-    ["pica01", "a host key that is not a public key", (c: StackFileConfig) => (c["infra:provisioning"].hostKey = "SHA256:abc"), "provisioning.hostKey: expected a public key such as ssh-ed25519 AAAA..."],
+    [
+      "pica01",
+      "a remote host without provisioning settings",
+      (c: StackFileConfig) => delete c["infra:provisioning"],
+      "provisioning: required when docker is ssh://...",
+    ],
+    [
+      "local",
+      "provisioning settings on the local stack",
+      (c: StackFileConfig) => (c["infra:provisioning"] = stackVariant("pica01")["infra:provisioning"]),
+      "provisioning: only for remote hosts",
+    ],
+    [
+      "pica01",
+      "a bind password in plain text",
+      (c: StackFileConfig) => (c["infra:provisioning"].bindPassword = "hunter2"),
+      "provisioning.bindPassword: is written in plain text; expected a secret",
+    ],
+    [
+      "pica01",
+      "a private key in plain text",
+      (c: StackFileConfig) => (c["infra:provisioning"].privateKey = "-----BEGIN OPENSSH PRIVATE KEY-----"),
+      "provisioning.privateKey: is written in plain text; expected a secret",
+    ],
+    [
+      "pica01",
+      "a directory reached without TLS",
+      (c: StackFileConfig) => (c["infra:provisioning"].directoryUrl = "ldap://ldap.picasoft.example.org"),
+      "provisioning.directoryUrl: expected ldaps://host[:port]",
+    ],
+    [
+      "pica01",
+      "a host key that is not a public key",
+      (c: StackFileConfig) => (c["infra:provisioning"].hostKey = "SHA256:abc"),
+      "provisioning.hostKey: expected a public key such as ssh-ed25519 AAAA...",
+    ],
   ])("%s: rejects %s", async (stack, _what, change, message) => {
     expect(await configError(stack, change)).toContain(message);
   });

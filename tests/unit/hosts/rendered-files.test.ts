@@ -85,7 +85,10 @@ describe("rendered host files", () => {
 
   it("trusts the directory's own CA when one is given", () => {
     const files = renderHostFiles({ ...input, directoryCaCertificate: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----" });
-    expect(fileOf("directory-ca.crt", files)).toMatchObject({ target: "/etc/infra-host/directory-ca.crt", content: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" });
+    expect(fileOf("directory-ca.crt", files)).toMatchObject({
+      target: "/etc/infra-host/directory-ca.crt",
+      content: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    });
     expect(settings(fileOf("sssd.conf", files).content)).toContain("ldap_tls_cacert = /etc/infra-host/directory-ca.crt");
     expect(fileOf("directory-authorized-keys", files).content).toContain("LDAPTLS_CACERT='/etc/infra-host/directory-ca.crt'");
   });
@@ -122,7 +125,10 @@ describe("rendered host files", () => {
 
 describe("firewall ports from the stack", () => {
   const stack = (docker: string, services: Record<string, unknown>, directoryClients?: string[]) =>
-    ({ docker, services, provisioning: directoryClients && { directoryClients } }) as unknown as Pick<StackConfig, "docker" | "services" | "provisioning">;
+    ({ docker, services, provisioning: directoryClients && { directoryClients } }) as unknown as Pick<
+      StackConfig,
+      "docker" | "services" | "provisioning"
+    >;
 
   it("opens SSH on the port of the stack's ssh:// address, and HTTP(S)", () => {
     expect(firewallPorts(stack("ssh://deploy@host.example.org:2222", { proxy: {} })).map((p) => p.port)).toEqual([80, 443, 2222]);
@@ -143,16 +149,25 @@ describe("firewall ports from the stack", () => {
       from: ["203.0.113.11"],
     });
     expect(firewallPorts(stack("ssh://deploy@pica02.example.org", { proxy: {}, ldap }, [])).map((p) => p.port)).not.toContain(636);
-    expect(firewallPorts(stack("ssh://deploy@pica02.example.org", { proxy: {}, ldap: {} }, ["203.0.113.11"])).map((p) => p.port)).not.toContain(636);
+    expect(
+      firewallPorts(stack("ssh://deploy@pica02.example.org", { proxy: {}, ldap: {} }, ["203.0.113.11"])).map((p) => p.port),
+    ).not.toContain(636);
   });
 
   it("renders a source-restricted port as its own rule, apart from the ports open to anyone", () => {
-    const nft = fileOf("nftables.conf", renderHostFiles({ ...input, firewall: [...input.firewall, { port: 636, purpose: "ldaps", from: ["203.0.113.11"] }] })).content;
-    expect(settings(nft)).toEqual(expect.arrayContaining(["tcp dport { 22, 80, 443 } accept", "ip saddr { 203.0.113.11 } tcp dport 636 accept"]));
+    const nft = fileOf(
+      "nftables.conf",
+      renderHostFiles({ ...input, firewall: [...input.firewall, { port: 636, purpose: "ldaps", from: ["203.0.113.11"] }] }),
+    ).content;
+    expect(settings(nft)).toEqual(
+      expect.arrayContaining(["tcp dport { 22, 80, 443 } accept", "ip saddr { 203.0.113.11 } tcp dport 636 accept"]),
+    );
   });
 
   it("opens the mail ports only on the host that runs mail", () => {
-    expect(firewallPorts(stack("ssh://deploy@host.example.org", { proxy: {}, mail: MailSettings.parse({}) })).map((p) => p.port)).toEqual([22, 25, 80, 443, 465, 587, 993, 4190]);
+    expect(firewallPorts(stack("ssh://deploy@host.example.org", { proxy: {}, mail: MailSettings.parse({}) })).map((p) => p.port)).toEqual([
+      22, 25, 80, 443, 465, 587, 993, 4190,
+    ]);
     expect(firewallPorts(stack("ssh://deploy@host.example.org", { proxy: {} })).map((p) => p.port)).toEqual([22, 80, 443]);
   });
 });

@@ -26,7 +26,11 @@ describe("mail server in the rendered stacks", () => {
     const policy = server.env.MTA_STS_POLICY;
     expect(policy).toBe(mtaStsPolicy("mail.picasoft.example.org", "testing"));
     expect(pica02.routes).toContainEqual({ url: "https://mta-sts.picasoft.example.org", container: "mail-mta-sts" });
-    expect(pica02.dns).toContainEqual({ name: "_mta-sts.picasoft.example.org", type: "TXT", value: `v=STSv1; id=${mtaStsPolicyId(policy)}` });
+    expect(pica02.dns).toContainEqual({
+      name: "_mta-sts.picasoft.example.org",
+      type: "TXT",
+      value: `v=STSv1; id=${mtaStsPolicyId(policy)}`,
+    });
     expect(server.ports).toEqual([]);
     expect(server.readOnly).toBe(true);
   });
@@ -64,7 +68,10 @@ describe("mail server in the rendered stacks", () => {
   });
 
   it("keeps mail, queue and state on volumes", () => {
-    const targets = (name: string) => containerOf(local, name).volumes.filter((v) => v.kind === "volume").map((v) => `${v.source}:${v.target}`);
+    const targets = (name: string) =>
+      containerOf(local, name)
+        .volumes.filter((v) => v.kind === "volume")
+        .map((v) => `${v.source}:${v.target}`);
     expect(targets("mail-postfix")).toContain("mail-queue:/var/spool/postfix");
     expect(targets("mail-dovecot")).toEqual(expect.arrayContaining(["mail-mailboxes:/var/mail", "mail-dovecot-state:/var/lib/dovecot"]));
     expect(targets("mail-rspamd")).toContain("mail-rspamd:/var/lib/rspamd");
@@ -105,7 +112,10 @@ describe("mail server in the rendered stacks", () => {
   });
 
   it("gives Postfix the per-login sending limits of the stack (defaults 100 messages, 300 recipients an hour)", () => {
-    expect(containerOf(local, "mail-postfix").env).toMatchObject({ MAIL_LIMIT_MESSAGES_PER_HOUR: "100", MAIL_LIMIT_RECIPIENTS_PER_HOUR: "300" });
+    expect(containerOf(local, "mail-postfix").env).toMatchObject({
+      MAIL_LIMIT_MESSAGES_PER_HOUR: "100",
+      MAIL_LIMIT_RECIPIENTS_PER_HOUR: "300",
+    });
   });
 
   it("lets Dovecot take deliveries and SASL questions on the mail network only", () => {
@@ -155,7 +165,12 @@ describe("mail server in the rendered stacks", () => {
       expect(containerOf(pica02, name).volumes).toContainEqual({ source: "mail-tls", target: "/tls", readOnly: true, kind: "volume" });
     }
     expect(containerOf(pica02, "mail-dovecot").env.TLS_MODE).toBe("acme");
-    expect(containerOf(pica02, "mail-acme").volumes).toContainEqual({ source: "mail-tls", target: "/tls", readOnly: false, kind: "volume" });
+    expect(containerOf(pica02, "mail-acme").volumes).toContainEqual({
+      source: "mail-tls",
+      target: "/tls",
+      readOnly: false,
+      kind: "volume",
+    });
     expect(containerOf(pica02, "mail-acme").env).toMatchObject({ ACME_DOMAINS: "mail.picasoft.example.org", TLS_OWNER: "5000:5000" });
   });
 

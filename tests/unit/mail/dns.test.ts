@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { dkimPublicKeyBase64, mailDnsRecords, mtaStsPolicy, mtaStsPolicyId, txtStrings, zoneFile, type MailDnsArgs } from "../../../mail/dns";
+import {
+  dkimPublicKeyBase64,
+  mailDnsRecords,
+  mtaStsPolicy,
+  mtaStsPolicyId,
+  txtStrings,
+  zoneFile,
+  type MailDnsArgs,
+} from "../../../mail/dns";
 import { mockRsaKey } from "../../../stacks/mock-rsa-key";
 
 const KEY = mockRsaKey("dns-test").publicKeyPem;
@@ -44,7 +52,11 @@ describe("mailDnsRecords", () => {
   });
 
   it("lets mail clients configure themselves (RFC 6186 SRV), offering TLS ports only", () => {
-    const srv = Object.fromEntries(mailDnsRecords(ARGS).filter((r) => r.type === "SRV").map((r) => [r.name.split(".")[0], r.value]));
+    const srv = Object.fromEntries(
+      mailDnsRecords(ARGS)
+        .filter((r) => r.type === "SRV")
+        .map((r) => [r.name.split(".")[0], r.value]),
+    );
     expect(srv).toEqual({
       _submissions: "0 1 465 mail.asso.example.org.",
       _submission: "0 1 587 mail.asso.example.org.",

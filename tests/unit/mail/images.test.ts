@@ -8,7 +8,10 @@ const MAIL = path.resolve(__dirname, "../../../mail");
 const IMAGES = ["postfix", "dovecot", "rspamd"];
 const dockerfile = (image: string) => fs.readFileSync(path.join(MAIL, image, "Dockerfile"), "utf8");
 const scripts = (image: string) =>
-  fs.readdirSync(path.join(MAIL, image)).filter((file) => file.endsWith(".sh")).map((file) => path.join(MAIL, image, file));
+  fs
+    .readdirSync(path.join(MAIL, image))
+    .filter((file) => file.endsWith(".sh"))
+    .map((file) => path.join(MAIL, image, file));
 
 describe("mail images", () => {
   it.each(IMAGES)("%s: builds FROM the BASE_IMAGE argument, lean apt layers, no secrets baked in", (image) => {
@@ -18,7 +21,10 @@ describe("mail images", () => {
     expect(installs.length).toBeGreaterThan(0);
     for (const install of installs) expect(install).toContain("--no-install-recommends");
     expect(text.match(/rm -rf \/var\/lib\/apt\/lists\/\*/g)).toHaveLength(installs.length);
-    const instructions = text.split("\n").filter((line) => !line.trim().startsWith("#")).join("\n");
+    const instructions = text
+      .split("\n")
+      .filter((line) => !line.trim().startsWith("#"))
+      .join("\n");
     expect(instructions).not.toMatch(/PASSWORD|PRIVATE KEY|ARG .*(SECRET|TOKEN)/i);
   });
 
@@ -43,7 +49,9 @@ describe("mail images", () => {
   });
 
   it("keeps the two copies of cert-watch.sh identical", () => {
-    expect(fs.readFileSync(path.join(MAIL, "dovecot/cert-watch.sh"), "utf8")).toBe(fs.readFileSync(path.join(MAIL, "postfix/cert-watch.sh"), "utf8"));
+    expect(fs.readFileSync(path.join(MAIL, "dovecot/cert-watch.sh"), "utf8")).toBe(
+      fs.readFileSync(path.join(MAIL, "postfix/cert-watch.sh"), "utf8"),
+    );
   });
 });
 
@@ -54,7 +62,8 @@ describe("TLS policy", () => {
   it("gives Postfix and Dovecot the same explicit TLS 1.2 cipher list: ECDHE with AEAD only, no CBC nor SHA-1", () => {
     const postfix = setting("postfix/main.cf", "tls_high_cipherlist");
     expect(setting("dovecot/dovecot.conf", "ssl_cipher_list")).toBe(postfix);
-    for (const cipher of postfix?.split(":") ?? []) expect(cipher).toMatch(/^ECDHE-(RSA|ECDSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305)$/);
+    for (const cipher of postfix?.split(":") ?? [])
+      expect(cipher).toMatch(/^ECDHE-(RSA|ECDSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305)$/);
     expect(setting("postfix/main.cf", "smtpd_tls_ciphers")).toBe("high");
     expect(setting("postfix/main.cf", "smtpd_tls_mandatory_ciphers")).toBe("high");
     expect(setting("postfix/main.cf", "smtpd_tls_protocols")).toBe(">=TLSv1.2");
@@ -79,7 +88,16 @@ describe("sending-limits.sh (Postfix policy service)", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sending-limits-"));
     try {
       fs.writeFileSync(path.join(dir, "limits"), "MESSAGES=3\nRECIPIENTS=5\n");
-      const answers = ask(dir, [["a@x", 1], ["a@x", 1], ["a@x", 4], ["a@x", 3], ["b@x", 5], ["a@x", 1], ["a@x", 1], ["", 50]]);
+      const answers = ask(dir, [
+        ["a@x", 1],
+        ["a@x", 1],
+        ["a@x", 4],
+        ["a@x", 3],
+        ["b@x", 5],
+        ["a@x", 1],
+        ["a@x", 1],
+        ["", 50],
+      ]);
       expect(answers).toEqual([
         "DUNNO",
         "DUNNO",
