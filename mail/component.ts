@@ -24,6 +24,12 @@ export const MAIL_CONTAINERS = {
 export const DOVECOT_INTERNAL_HOSTNAME = "mail-dovecot-internal";
 
 /**
+ * Postfix's alias on the mail network only: the listener Dovecot sends Sieve redirects and vacation replies
+ * through (port 10025, postfix/entrypoint.sh) binds that address alone, which only Dovecot reaches.
+ */
+export const POSTFIX_INTERNAL_HOSTNAME = "mail-postfix-internal";
+
+/**
  * vmail (uid and gid 5000, made in mail/dovecot/Dockerfile): Dovecot reads the TLS key as this user; the
  * Postfix master reads it as root (DAC_OVERRIDE).
  */
@@ -158,7 +164,7 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
         role: "app",
         image: context.ownImage("mail-postfix", "mail/postfix", this),
         networks: [
-          { network: networks.mail },
+          { network: networks.mail, aliases: [POSTFIX_INTERNAL_HOSTNAME] },
           { network: networks.filter },
           { network: directory.network },
           { network: networks.public },
@@ -173,6 +179,7 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
           MAIL_LIMIT_MESSAGES_PER_HOUR: String(settings.sendingLimits.messagesPerHour),
           MAIL_LIMIT_RECIPIENTS_PER_HOUR: String(settings.sendingLimits.recipientsPerHour),
           MAIL_SERVICE_SENDERS: serviceSenders,
+          INTERNAL_HOSTNAME: POSTFIX_INTERNAL_HOSTNAME,
           ...ldapEnv,
         },
         volumes: [{ source: volumes.queue, target: "/var/spool/postfix" }, tlsMount, directoryCertificate],

@@ -41,6 +41,24 @@ for address in ${MAIL_SERVICE_SENDERS:-}; do
   printf '%s %s\n' "$address" "$address" >> /etc/postfix/service-senders
 done
 
+# Sieve redirects and vacation replies from Dovecot: a listener on this container's address on the mail
+# network only (which Postfix and Dovecot alone share), that relays without login. A restarted container
+# may have another address: the listener of an earlier start is removed first.
+: "${INTERNAL_HOSTNAME:?}"
+internal_ip=$(getent hosts "$INTERNAL_HOSTNAME" | awk '{ print $1; exit }')
+if [ -z "$internal_ip" ]; then
+  echo "entrypoint: $INTERNAL_HOSTNAME does not resolve: is the container on the mail network with that alias?" >&2
+  exit 1
+fi
+postconf -M | awk '$1 ~ /:10025$/ { print $1 }' | while read -r old; do postconf -MX "$old/inet"; done
+sieve="$internal_ip:10025/inet"
+postconf -M "$sieve=$internal_ip:10025 inet n - n - - smtpd"
+# No rspamd here: the message was filtered when it arrived; its header From (the member, for a vacation
+# reply) would otherwise look like a forgery of our domain from outside.
+# Every client of this address is trusted (mynetworks): Postfix insists on a relay rule that can refuse.
+postconf -P "$sieve/syslog_name=postfix/sieve" "$sieve/mynetworks=0.0.0.0/0" "$sieve/smtpd_relay_restrictions=permit_mynetworks,reject" \
+  "$sieve/smtpd_sender_restrictions=" "$sieve/smtpd_milters=" "$sieve/smtpd_tls_security_level=none"
+
 # The certificate comes from the dovecot container (self-signed), the mail-acme container (ACME) or the
 # host (a directory). Wait for it, saying so, rather than exit into a restart loop; the container stays
 # unhealthy meanwhile (nothing answers on 25).

@@ -39,6 +39,9 @@ const OUTSIDER = "someone@example.net";
 /** Members that only the sending-limit scenarios use: nothing else counts against their hour. */
 const dave: Person = { uid: "dave", mail: `dave@${DOMAIN}`, password: "dave-Secret-1", aliases: [] };
 const erin: Person = { uid: "erin", mail: `erin@${DOMAIN}`, password: "erin-Secret-1", aliases: [] };
+/** Members whose Sieve scripts the vacation and redirect scenarios set. */
+const fred: Person = { uid: "fred", mail: `fred@${DOMAIN}`, password: "fred-Secret-1", aliases: [] };
+const gina: Person = { uid: "gina", mail: `gina@${DOMAIN}`, password: "gina-Secret-1", aliases: [] };
 /** The issue's example: with the limit set to 30 messages an hour, the 31st is deferred. */
 const SENDING_LIMITS = { messagesPerHour: 30, recipientsPerHour: 90 };
 
@@ -73,7 +76,7 @@ describe.runIf(dockerAvailable())("mail server", () => {
     mx = await stack.ip("mail-postfix");
     imap = await stack.ip("mail-dovecot");
     // alice owns contact@ (alias); alice and bob are in the tech group; carol is not.
-    await seedPeople(stack, [alice, bob, carol, dave, erin], [alice, bob]);
+    await seedPeople(stack, [alice, bob, carol, dave, erin, fred, gina], [alice, bob]);
   });
   afterAll(async () => {
     await stack?.teardown();
@@ -478,6 +481,28 @@ describe.runIf(dockerAvailable())("mail server", () => {
 
     it("refuses a ManageSieve login before STARTTLS, even with the right password", async () => {
       expect(await manageSieveLogin(imap, bob.mail, bob.password, { starttls: false })).toMatch(/^NO .*(TLS|secure)/i);
+    });
+
+    it("sends a member's Sieve vacation reply, which the sender receives", async () => {
+      const away = `Away until Monday ${Date.now()}`;
+      const script = `require "vacation";\nvacation :days 1 :subject "${away}" "I read my mail on Monday.";\n`;
+      const put = await stack.exec("mail-dovecot", ["doveadm", "sieve", "put", "-u", fred.mail, "-a", "vacation"], { input: script });
+      expect(put.exitCode, put.stderr).toBe(0);
+      await roundTrip({ via: submissionAs(alice), from: alice.mail, to: fred.mail, subject: subject("to fred, away"), readers: [fred] });
+      const reply = await waitForSubject(imap, alice, away);
+      expect(reply).toMatch(/^From: .*fred@asso\.localhost/m);
+      expect(reply).toMatch(/^Auto-Submitted: auto-replied/m);
+    });
+
+    it("carries out a member's Sieve redirect: the copy arrives at the other address", async () => {
+      const put = await stack.exec("mail-dovecot", ["doveadm", "sieve", "put", "-u", gina.mail, "-a", "redirect"], {
+        input: `redirect "${bob.mail}";\n`,
+      });
+      expect(put.exitCode, put.stderr).toBe(0);
+      const title = subject("redirected by gina");
+      const sent = await smtp(...message(OUTSIDER, gina.mail, title));
+      expect(sent.transcript).toMatch(/<-  250 2\.0\.0 Ok: queued/);
+      await waitForSubject(imap, bob, title);
     });
 
     it("offers ManageSieve on 4190, with login only after STARTTLS", async () => {

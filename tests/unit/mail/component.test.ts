@@ -118,6 +118,14 @@ describe("mail server in the rendered stacks", () => {
     });
   });
 
+  it("lets Dovecot send Sieve redirects and vacation replies through Postfix's name on the mail network, which only they share", () => {
+    const postfix = containerOf(local, "mail-postfix");
+    expect(postfix.aliases.mail).toEqual(["mail-postfix-internal"]);
+    expect(postfix.env.INTERNAL_HOSTNAME).toBe("mail-postfix-internal");
+    const onMail = local.containers.filter((c) => c.networks.includes("mail")).map((c) => c.name);
+    expect(onMail.sort()).toEqual(["mail-dovecot", "mail-postfix"]);
+  });
+
   it("lets Dovecot take deliveries and SASL questions on the mail network only", () => {
     const dovecot = containerOf(local, "mail-dovecot");
     expect(dovecot.aliases).toEqual({ mail: ["mail-dovecot-internal"], directory: [], "mail-public": [] });
