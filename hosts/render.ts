@@ -127,7 +127,7 @@ export function renderHostFiles(input: HostRenderInput): HostFile[] {
     dockerGroupLines: input.localUsers
       .map(
         (user) =>
-          `  if id ${user} >/dev/null 2>&1 && ! id -nG ${user} | tr ' ' '\\n' | grep -qx docker; then usermod -aG docker ${user}; fi`,
+          `  if getent -s files passwd ${user} >/dev/null && ! id -nG ${user} | tr ' ' '\\n' | grep -qx docker; then usermod -aG docker ${user}; fi`,
       )
       .join("\n"),
     tcpRules: tcpRules(input.firewall),
