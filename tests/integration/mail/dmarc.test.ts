@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerAvailable } from "../../helpers/docker";
 import type { RunningStack } from "../../helpers/harness";
-import { alice, bob, message, readFolder, seedPeople, sendAndRead, startMailStack, swaks } from "../../helpers/mail";
+import { alice, bob, message, readFolder, seedPeople, sendAndRead, startMailStack, submissionAs, swaks } from "../../helpers/mail";
 
 const OUTSIDER = "someone@example.net";
 
@@ -39,20 +39,7 @@ describe.runIf(dockerAvailable())("mail server with dmarcPolicy reject", () => {
   });
 
   it("still accepts our members' own mail on submission, From of our domain", async () => {
-    const sent = await swaks([
-      "--server",
-      mx,
-      "--port",
-      "587",
-      "--tls",
-      "--auth",
-      "PLAIN",
-      "--auth-user",
-      alice.mail,
-      "--auth-password",
-      alice.password,
-      ...message(alice.mail, bob.mail, `member ${Date.now()}`),
-    ]);
+    const sent = await swaks(["--server", mx, ...submissionAs(alice), ...message(alice.mail, bob.mail, `member ${Date.now()}`)]);
     expect(sent.transcript).toMatch(/<~  250 2\.0\.0 Ok: queued/);
   });
 });
