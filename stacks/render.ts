@@ -43,10 +43,11 @@ export async function renderStack(
   // Config mistakes are reported here, with the usual error machinery.
   const hostConfig = loadStackConfig((keyPath) => encryptedPaths.has(keyPath));
   // The SDK captures a stack trace for every promise it makes (for leak debugging only): about half the
-  // time of a render. They are off while the program registers its resources; if that fails, the stack
-  // is rendered again with them, so that the error says where it happened. `pulumi up` is unaffected.
+  // time of a render. They are off while the program registers its resources, with the SDK's other
+  // per-resource debugging aids; if that fails, the stack is rendered again with all of them, so that
+  // the error says where it happened. `pulumi up` is unaffected.
   const limit = Error.stackTraceLimit;
-  const sourcePositions = withoutSourcePositions(!options.stackTraces);
+  const bookkeeping = withoutDebugBookkeeping(!options.stackTraces);
   if (!options.stackTraces) Error.stackTraceLimit = 0;
   try {
     const outputs = await resolve(defineHost(stack, hostConfig, [recorder.observeOptions]));
@@ -58,20 +59,33 @@ export async function renderStack(
     return await renderStack(stack, config, new Recorder(stack), { stackTraces: true });
   } finally {
     Error.stackTraceLimit = limit;
-    sourcePositions.restore();
+    bookkeeping.restore();
   }
 }
 
 /**
- * Each resource also records where the program created it (a full stack trace, parsed), for the
- * engine's diagnostics; a render has no engine to tell. Skipped while `skip`, restored by `restore()`.
+ * Two more debugging aids of the SDK that a render pays for on every resource: where the program
+ * created it (a full stack trace, parsed, for the engine's diagnostics), and the leak bookkeeping of
+ * each of its promises (reported when a real program exits with some unresolved). A render has no
+ * engine to tell and waits for every registration itself. Skipped while `skip`, restored by `restore()`.
  */
-function withoutSourcePositions(skip: boolean): { restore(): void } {
-  // Internal to the SDK (Resource.callsites, static), like waitForRPCs below.
+function withoutDebugBookkeeping(skip: boolean): { restore(): void } {
+  // Internals of the SDK (Resource.callsites, static; runtime/debuggable), like waitForRPCs below.
   const resource = pulumi.Resource as unknown as { callsites(): unknown[] };
-  const original = resource.callsites;
-  if (skip) resource.callsites = () => [];
-  return { restore: () => (resource.callsites = original) };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- an SDK internal, absent from its type declarations
+  const debuggable = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise<T>(p: Promise<T>, ctx: unknown): Promise<T> };
+  const { callsites } = resource;
+  const { debuggablePromise } = debuggable;
+  if (skip) {
+    resource.callsites = () => [];
+    debuggable.debuggablePromise = (promise) => promise;
+  }
+  return {
+    restore: () => {
+      resource.callsites = callsites;
+      debuggable.debuggablePromise = debuggablePromise;
+    },
+  };
 }
 
 /**
