@@ -38,7 +38,15 @@ export interface HardeningExceptions {
   publishPorts?: string;
   /** Mount the Docker socket (only the proxy, read-only, to read routes from labels). */
   dockerSocket?: string;
+  /**
+   * Secrets in `env`, visible to `docker inspect`: only for an upstream image that reads them from its
+   * environment and nowhere else (say which variable and why).
+   */
+  secretsInEnv?: string;
 }
+
+/** Where a container finds its secrets: one file per variable, `/run/secrets/<VAR>`. */
+export const SECRETS_DIR = "/run/secrets";
 
 export interface Healthcheck {
   /** Docker form: ["CMD", ...] or ["CMD-SHELL", "..."]. */
@@ -73,6 +81,18 @@ export interface ServiceContainerArgs {
   memoryMb: number;
   healthcheck: Healthcheck;
   env?: Record<string, pulumi.Input<string>>;
+  /**
+   * Secrets by variable name, never in the environment (where `docker inspect` shows them to anyone who
+   * may use the Docker API): each is written to `/run/secrets/<VAR>` before the container starts, mode
+   * 0400, owned by `secretsOwner`, and the container gets `<VAR>_FILE=/run/secrets/<VAR>` instead. That is
+   * the convention of the official images (postgres, nextcloud), of lego and of our entrypoints.
+   */
+  secretEnv?: Record<string, pulumi.Input<string>>;
+  /**
+   * `uid:gid` (numbers: the provider cannot read the image's user names) of the process that reads the
+   * secret files. Default: the container's `user` when it is numeric, 0:0 when it is root or unset.
+   */
+  secretsOwner?: string;
   command?: string[];
   entrypoint?: string[];
   user?: string;
@@ -108,12 +128,13 @@ export function serviceContainer(
   const hc = args.healthcheck;
   const timing = healthcheckTiming(hc);
   const oneShot = args.restart === "no";
+  const secrets = secretFiles(context, name, args, opts);
   return new docker.Container(
     name,
     {
       name,
       image: args.image.id,
-      envs: envList(args.env ?? {}),
+      envs: envList({ ...args.env, ...secrets.env }),
       command: args.command,
       entrypoints: args.entrypoint,
       user: args.user,
@@ -152,12 +173,12 @@ export function serviceContainer(
         protocol: p.protocol ?? "tcp",
         ip: p.ip ?? "0.0.0.0",
       })),
-      volumes: (args.volumes ?? []).map((v) =>
+      volumes: [...(args.volumes ?? []), ...secrets.volumes].map((v) =>
         typeof v.source === "string"
           ? { hostPath: v.source, containerPath: v.target, readOnly: v.readOnly ?? false }
           : { volumeName: v.source.name, containerPath: v.target, readOnly: v.readOnly ?? false },
       ),
-      uploads: args.files?.map((f) => ({ file: f.path, content: f.content })),
+      uploads: orUndefined([...(args.files ?? []).map((f) => ({ file: f.path, content: f.content })), ...secrets.uploads]),
       labels: labelList({
         "infra.service": args.service,
         "infra.role": args.role,
@@ -169,6 +190,48 @@ export function serviceContainer(
     // A named container must be removed before its replacement can take the name.
     { ...opts, provider: context.provider, deleteBeforeReplace: true },
   );
+}
+
+/**
+ * The files, `_FILE` variables and mounts that hand `secretEnv` to the container. The files are uploaded
+ * into the container before it starts; a read-only root filesystem refuses uploads, so such a container
+ * gets a volume of its own at /run/secrets (deleted with the stack, never backed up).
+ */
+function secretFiles(
+  context: HostContext,
+  name: string,
+  args: ServiceContainerArgs,
+  opts: pulumi.CustomResourceOptions,
+): { env: Record<string, string>; uploads: docker.types.input.ContainerUpload[]; volumes: VolumeMount[] } {
+  const names = Object.keys(args.secretEnv ?? {}).sort();
+  if (names.length === 0) return { env: {}, uploads: [], volumes: [] };
+  const [uid, gid] = secretsOwner(name, args);
+  const path = (key: string) => `${SECRETS_DIR}/${key}`;
+  const volume = args.readOnlyRootfs
+    ? new docker.Volume(`volume-${name}-secrets`, { name: `${name}-secrets` }, { parent: opts.parent, provider: context.provider })
+    : undefined;
+  return {
+    env: Object.fromEntries(names.map((key) => [`${key}_FILE`, path(key)])),
+    uploads: names.map((key) => ({
+      file: path(key),
+      content: pulumi.secret(args.secretEnv![key]),
+      permissions: "0400",
+      owner: uid,
+      group: gid,
+    })),
+    volumes: volume ? [{ source: volume, target: SECRETS_DIR }] : [],
+  };
+}
+
+function secretsOwner(name: string, args: ServiceContainerArgs): [string, string] {
+  const owner = args.secretsOwner ?? (args.user === undefined || args.user === "root" ? "0:0" : args.user);
+  const match = /^(\d+)(?::(\d+))?$/.exec(owner);
+  if (!match) {
+    throw new Error(
+      `container ${name}: secretsOwner must be uid:gid in numbers (its user '${owner}' is a name, which the Docker provider cannot resolve in the image)`,
+    );
+  }
+  return [match[1], match[2] ?? match[1]];
 }
 
 /** The healthcheck's timing with the defaults filled in. */
@@ -187,6 +250,11 @@ function healthcheckTiming(hc: Healthcheck) {
  */
 export function healthyWithinSeconds(timing: ReturnType<typeof healthcheckTiming>): number {
   return timing.startPeriod + (timing.interval + timing.timeout) * (timing.retries + 1);
+}
+
+/** An empty list as no list at all: what the provider reads back (no diff). */
+function orUndefined<T>(list: T[]): T[] | undefined {
+  return list.length > 0 ? list : undefined;
 }
 
 function envList(env: Record<string, pulumi.Input<string>>): pulumi.Output<string>[] {

@@ -30,8 +30,10 @@ export interface RenderedContainer {
   ports: { host: number; container: number; protocol: string; ip: string }[];
   volumes: { source: string; target: string; readOnly: boolean; kind: "volume" | "host" }[];
   env: Record<string, string>;
-  /** Env keys whose value holds a secret. */
+  /** Env keys whose value holds a secret (none, unless the container says why: exceptions.secretsInEnv). */
   secretEnv: string[];
+  /** Secrets handed as files (platform/container.ts `secretEnv`): variable name to value. */
+  secrets: Record<string, string>;
   memoryMb: number;
   restart: string;
   healthcheck: boolean;
@@ -45,7 +47,8 @@ export interface RenderedContainer {
   command: string[];
   entrypoint: string[];
   tmpfs: Record<string, string>;
-  files: { path: string; content: string }[];
+  /** Files written into the container before it starts; `mode` in octal, `owner` as uid:gid. */
+  files: { path: string; content: string; mode: string; owner: string }[];
   labels: Record<string, string>;
   /** Hardening defaults this container lifts, with their reason (labels infra.exception.*). */
   exceptions: Record<string, string>;

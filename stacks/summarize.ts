@@ -1,3 +1,4 @@
+import { SECRETS_DIR } from "../platform/container";
 import type { StackConfig } from "./schema";
 import { filledPaths } from "./directory-stack";
 import type { HostOutputs } from "./program";
@@ -97,7 +98,17 @@ function container(inputs: Record<string, any>, images: RenderedImage[], secrets
     command: inputs.command ?? [],
     entrypoint: inputs.entrypoints ?? [],
     tmpfs: inputs.tmpfs ?? {},
-    files: ((inputs.uploads ?? []) as any[]).map((u) => ({ path: u.file, content: u.content })),
+    files: ((inputs.uploads ?? []) as any[]).map((u) => ({
+      path: u.file,
+      content: u.content,
+      mode: u.permissions ?? "0644",
+      owner: `${u.owner ?? 0}:${u.group ?? 0}`,
+    })),
+    secrets: Object.fromEntries(
+      ((inputs.uploads ?? []) as any[])
+        .filter((u) => (u.file as string).startsWith(`${SECRETS_DIR}/`))
+        .map((u) => [(u.file as string).slice(SECRETS_DIR.length + 1), u.content as string]),
+    ),
     labels,
     exceptions: Object.fromEntries(
       Object.entries(labels)

@@ -7,7 +7,7 @@ export interface ExecResult {
 }
 
 /** Run the docker CLI; never throws for a non-zero exit (the caller decides). */
-export function docker(args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+export function docker(args: string[], options: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<ExecResult> {
   return new Promise((resolve) => {
     const child = execFile(
       "docker",
@@ -24,7 +24,7 @@ export function docker(args: string[], options: { input?: string; timeoutMs?: nu
 }
 
 /** Like `docker`, but a non-zero exit is an error carrying the command's stderr. */
-export async function dockerOk(args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+export async function dockerOk(args: string[], options: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<string> {
   const result = await docker(args, options);
   if (result.exitCode !== 0) {
     throw new Error(

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -177,14 +178,28 @@ class Harness implements RunningStack {
     this.containers.set(spec.name, spec);
   }
 
+  /** Files as the provider uploads them: with their mode and owner (secrets: 0400, the reader's uid). */
   private async copyFiles(spec: RenderedContainer): Promise<void> {
     if (spec.files.length === 0) return;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "harness-"));
     try {
-      for (const [index, file] of spec.files.entries()) {
-        const local = path.join(dir, String(index));
-        fs.writeFileSync(local, file.content);
-        await dockerOk(["cp", local, `${this.prefix + spec.name}:${file.path}`]);
+      for (const file of spec.files) {
+        const relative = file.path.replace(/^\/+/, "");
+        fs.mkdirSync(path.join(dir, path.dirname(relative)), { recursive: true });
+        fs.writeFileSync(path.join(dir, relative), file.content);
+        const [owner, group] = file.owner.split(":");
+        const tar = execFileSync("tar", [
+          "--numeric-owner",
+          `--owner=${owner}`,
+          `--group=${group}`,
+          `--mode=${file.mode}`,
+          "-C",
+          dir,
+          "-cf",
+          "-",
+          relative,
+        ]);
+        await dockerOk(["cp", "-", `${this.prefix + spec.name}:/`], { input: tar });
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
