@@ -88,9 +88,13 @@ export class DirectoryServer extends pulumi.ComponentResource implements Service
           LDAP_ORGANISATION: settings.organisation ?? domain,
           LDAP_TLS_SELF_SIGNED: String(settings.tls === "self-signed"),
           LDAP_LOG_LEVEL: settings.logLevel,
+        },
+        // As files, read by the entrypoint at the first start (platform/container.ts).
+        secretEnv: {
           LDAP_ADMIN_PASSWORD: adminPassword,
           ...Object.fromEntries(SERVICE_ACCOUNTS.map((service) => [servicePasswordEnv(service), accounts[service].password])),
         },
+        secretsOwner: `${LDAP_USER.uid}:${LDAP_USER.gid}`,
         volumes: [
           { source: volumes.data, target: "/var/lib/ldap" },
           { source: volumes.config, target: "/etc/ldap/slapd.d" },

@@ -34,6 +34,11 @@ export const POSTFIX_INTERNAL_HOSTNAME = "mail-postfix-internal";
  * Postfix master reads it as root (DAC_OVERRIDE).
  */
 export const VMAIL_USER = { name: "vmail", uid: 5000, gid: 5000 } as const;
+/**
+ * rspamd's user, with the ids Debian's package gives it on our base (they own the DKIM key file). The mail
+ * scenarios start the image, so a package that moved them would fail there, not on a host.
+ */
+export const RSPAMD_USER = { name: "_rspamd", uid: 100, gid: 101 } as const;
 
 /**
  * The association's mail server: Postfix (MX, submission), Dovecot (IMAPS, LMTP delivery, SASL,
@@ -82,8 +87,9 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
       LDAP_URL: directory.url,
       LDAP_BASE_DN: directory.baseDn,
       LDAP_BIND_DN: mailAccount.dn,
-      LDAP_BIND_PASSWORD: mailAccount.password,
     };
+    // As a file (platform/container.ts), read by the entrypoints that render the LDAP maps.
+    const ldapSecret = { LDAP_BIND_PASSWORD: mailAccount.password };
     // Service accounts that send notifications through submission, each as its own address.
     const serviceSenders = SENDING_ACCOUNTS.map((service) => directory.serviceAccounts[service].mail)
       .filter((address): address is string => address !== undefined)
@@ -101,7 +107,7 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
         service: "mail",
         role: "app",
         image: context.ownImage("mail-rspamd", "mail/rspamd", this),
-        user: "_rspamd",
+        user: RSPAMD_USER.name,
         networks: [{ network: networks.filter }, { network: networks.public }],
         memoryMb: settings.memoryMb.rspamd,
         env: {
@@ -110,10 +116,11 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
           MAIL_DOMAINS: domain,
           MAIL_DMARC_POLICY: settings.dmarcPolicy,
           DKIM_SELECTOR: settings.dkimSelector,
-          DKIM_PRIVATE_KEY: pulumi.secret(dkimKey.privateKeyPem),
           // Read by the local.d templates (rspamd passes RSPAMD_* variables to them as env.*).
           RSPAMD_NETWORK_CHECKS: String(settings.spamNetworkChecks),
         },
+        secretEnv: { DKIM_PRIVATE_KEY: dkimKey.privateKeyPem },
+        secretsOwner: `${RSPAMD_USER.uid}:${RSPAMD_USER.gid}`,
         volumes: [{ source: volumes.rspamd, target: "/var/lib/rspamd" }],
         healthcheck: { test: ["CMD", "/usr/local/bin/healthcheck.sh"], intervalSeconds: 30, startPeriodSeconds: 60 },
       },
@@ -143,6 +150,8 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
           MAIL_SERVICE_SENDERS: serviceSenders,
           ...ldapEnv,
         },
+        secretEnv: ldapSecret,
+        secretsOwner: `${VMAIL_USER.uid}:${VMAIL_USER.gid}`,
         volumes: [
           { source: volumes.mailboxes, target: "/var/mail" },
           { source: volumes.dovecotState, target: "/var/lib/dovecot" },
@@ -182,6 +191,8 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
           INTERNAL_HOSTNAME: POSTFIX_INTERNAL_HOSTNAME,
           ...ldapEnv,
         },
+        // Read by the entrypoint as root, which writes the maps for Postfix's children.
+        secretEnv: ldapSecret,
         volumes: [{ source: volumes.queue, target: "/var/spool/postfix" }, tlsMount, directoryCertificate],
         ports: [publish(25, settings.ports.smtp), publish(465, settings.ports.submissions), publish(587, settings.ports.submission)],
         exceptions: { publishPorts: publishWhy },

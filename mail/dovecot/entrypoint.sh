@@ -5,7 +5,9 @@
 set -eu
 
 : "${MAIL_HOSTNAME:?}" "${MAIL_QUOTA:?}" "${TLS_MODE:?}"
-: "${LDAP_URL:?}" "${LDAP_BASE_DN:?}" "${LDAP_BIND_DN:?}" "${LDAP_BIND_PASSWORD:?}"
+: "${LDAP_URL:?}" "${LDAP_BASE_DN:?}" "${LDAP_BIND_DN:?}" "${LDAP_BIND_PASSWORD_FILE:?}"
+# A file, not env (platform/container.ts): read here, never exported to Dovecot.
+LDAP_BIND_PASSWORD=$(cat "$LDAP_BIND_PASSWORD_FILE")
 umask 077
 
 case "$LDAP_URL" in

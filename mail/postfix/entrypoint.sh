@@ -6,7 +6,9 @@ set -eu
 
 : "${MAIL_HOSTNAME:?}" "${MAIL_DOMAINS:?}" "${MAIL_MESSAGE_SIZE_LIMIT:?}"
 : "${MAIL_LIMIT_MESSAGES_PER_HOUR:?}" "${MAIL_LIMIT_RECIPIENTS_PER_HOUR:?}"
-: "${LDAP_URL:?}" "${LDAP_BASE_DN:?}" "${LDAP_BIND_DN:?}" "${LDAP_BIND_PASSWORD:?}"
+: "${LDAP_URL:?}" "${LDAP_BASE_DN:?}" "${LDAP_BIND_DN:?}" "${LDAP_BIND_PASSWORD_FILE:?}"
+# A file, not env (platform/container.ts): read here, never exported to the daemons.
+LDAP_BIND_PASSWORD=$(cat "$LDAP_BIND_PASSWORD_FILE")
 
 primary_domain=${MAIL_DOMAINS%% *}
 postconf -e \

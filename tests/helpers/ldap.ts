@@ -51,10 +51,10 @@ export async function openDirectory(stack: RunningStack): Promise<DirectorySessi
     ip,
     baseDn,
     adminDn: `cn=admin,${baseDn}`,
-    adminPassword: spec.env.LDAP_ADMIN_PASSWORD,
+    adminPassword: spec.secrets.LDAP_ADMIN_PASSWORD,
     ca: cert.stdout,
     caFile,
-    servicePassword: (service) => spec.env[`LDAP_SERVICE_PASSWORD_${service.toUpperCase()}`],
+    servicePassword: (service) => spec.secrets[`LDAP_SERVICE_PASSWORD_${service.toUpperCase()}`],
     async client(transport = "ldaps") {
       const url = transport === "ldaps" ? `ldaps://${ip}:636` : `ldap://${ip}:389`;
       // ldapts speaks TLS from the first byte whenever tlsOptions are given: only pass them for ldaps.

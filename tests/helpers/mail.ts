@@ -44,7 +44,7 @@ export async function startMailStack(mail: Record<string, unknown> = {}): Promis
 export async function adminClient(stack: RunningStack): Promise<Client> {
   const client = new Client({ url: `ldaps://${await stack.ip("ldap")}:636`, tlsOptions: { rejectUnauthorized: false }, timeout: 10_000 });
   const baseDn = stack.spec("ldap").env.LDAP_BASE_DN;
-  await client.bind(`cn=admin,${baseDn}`, stack.spec("ldap").env.LDAP_ADMIN_PASSWORD);
+  await client.bind(`cn=admin,${baseDn}`, stack.spec("ldap").secrets.LDAP_ADMIN_PASSWORD);
   return client;
 }
 

@@ -51,7 +51,7 @@ describe.runIf(dockerAvailable())("logins on a provisioned host", () => {
         localUsers: ["deploy"],
         firewall: firewallPorts({ docker: "ssh://deploy@test-host", services: config.services }),
       },
-      stack.spec("ldap").env.LDAP_SERVICE_PASSWORD_HOSTS,
+      stack.spec("ldap").secrets.LDAP_SERVICE_PASSWORD_HOSTS,
     );
     for (const p of Object.values(people)) p.sshPublicKey = await host.newKey(p.uid);
     await host.newKey("stranger");

@@ -231,7 +231,7 @@ describe.runIf(dockerAvailable())("mail server", () => {
     });
 
     it("lets the Mattermost service account send as mattermost@ and nothing else", async () => {
-      const mattermost = { mail: `mattermost@${DOMAIN}`, password: stack.spec("ldap").env.LDAP_SERVICE_PASSWORD_MATTERMOST };
+      const mattermost = { mail: `mattermost@${DOMAIN}`, password: stack.spec("ldap").secrets.LDAP_SERVICE_PASSWORD_MATTERMOST };
       const own = await smtp(...submissionAs(mattermost), ...message(mattermost.mail, bob.mail, subject("notification")));
       expect(own.transcript).toMatch(/<~  250 2\.0\.0 Ok: queued/);
       const other = await smtp(...submissionAs(mattermost), ...message(alice.mail, bob.mail, subject("notification as alice")));

@@ -68,13 +68,15 @@ describe("directory in the rendered stacks", () => {
     });
   });
 
-  it("passes generated passwords as secrets, one per service account", () => {
+  it("passes generated passwords as secret files, one per service account, readable by openldap only", () => {
     for (const stack of [local, pica02]) {
       const ldap = containerOf(stack, "ldap");
-      expect(ldap.secretEnv.sort()).toEqual(SECRET_ENV);
-      for (const key of SECRET_ENV) expect(stack.secrets).toContain(ldap.env[key]);
-      expect(new Set(SECRET_ENV.map((key) => ldap.env[key])).size).toBe(SECRET_ENV.length);
-      expect(containerOf(stack, "ldap-daily").secretEnv).toEqual([]);
+      expect(Object.keys(ldap.secrets).sort()).toEqual(SECRET_ENV);
+      for (const key of SECRET_ENV) expect(stack.secrets).toContain(ldap.secrets[key]);
+      expect(new Set(SECRET_ENV.map((key) => ldap.secrets[key])).size).toBe(SECRET_ENV.length);
+      const files = ldap.files.filter((file) => file.path.startsWith("/run/secrets/"));
+      expect(new Set(files.map((file) => `${file.mode} ${file.owner}`))).toEqual(new Set(["0400 100:101"]));
+      expect(Object.keys(containerOf(stack, "ldap-daily").secrets)).toEqual([]);
     }
   });
 
@@ -112,6 +114,8 @@ describe("directory in the rendered stacks", () => {
       ["ldap-tls", "/etc/ldap/tls"],
       ["ldap-certificate", "/etc/ldap/certificate"],
       ["ldap-run", "/run/slapd"],
+      // The read-only root filesystem refuses uploads: its secret files live on a volume of their own.
+      ["ldap-secrets", "/run/secrets"],
     ]);
     const daily = containerOf(local, "ldap-daily").volumes;
     expect(daily.find((v) => v.target === "/var/backups/ldap")?.source).toBe("ldap-backup");

@@ -83,7 +83,7 @@ describe("mail server in the rendered stacks", () => {
       expect(c.networks).toContain("directory");
       expect(c.env.LDAP_URL).toBe("ldaps://ldap.asso.localhost:636");
       expect(c.env.LDAP_BIND_DN).toBe("cn=mail,ou=services,dc=asso,dc=localhost");
-      expect(c.secretEnv).toContain("LDAP_BIND_PASSWORD");
+      expect(c.secrets.LDAP_BIND_PASSWORD).toBe(containerOf(local, "ldap").secrets.LDAP_SERVICE_PASSWORD_MAIL);
       expect(c.volumes).toContainEqual({ source: "ldap-certificate", target: "/etc/ldap-certs", readOnly: true, kind: "volume" });
     }
     expect(containerOf(local, "mail-rspamd").networks).not.toContain("directory");
@@ -132,10 +132,10 @@ describe("mail server in the rendered stacks", () => {
     expect(dovecot.env.INTERNAL_HOSTNAME).toBe("mail-dovecot-internal");
   });
 
-  it("gives rspamd the DKIM key whose public half is the published record, as a secret", () => {
+  it("gives rspamd the DKIM key whose public half is the published record, as a secret file", () => {
     const rspamd = containerOf(local, "mail-rspamd");
-    expect(rspamd.secretEnv).toContain("DKIM_PRIVATE_KEY");
-    const publicPem = createPublicKey(createPrivateKey(rspamd.env.DKIM_PRIVATE_KEY)).export({ type: "spki", format: "pem" }).toString();
+    expect(rspamd.env.DKIM_PRIVATE_KEY_FILE).toBe("/run/secrets/DKIM_PRIVATE_KEY");
+    const publicPem = createPublicKey(createPrivateKey(rspamd.secrets.DKIM_PRIVATE_KEY)).export({ type: "spki", format: "pem" }).toString();
     const record = local.dns.find((r) => r.name === "mail._domainkey.asso.localhost");
     expect(record?.value).toBe(`v=DKIM1; k=rsa; p=${dkimPublicKeyBase64(publicPem)}`);
   });
