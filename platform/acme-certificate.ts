@@ -75,8 +75,9 @@ export class AcmeCertificate extends pulumi.ComponentResource {
           ...(acme.serverCa ? { ACME_SERVER_CA: acme.serverCa } : {}),
           TLS_OWNER: `${args.owner.uid}:${args.owner.gid}`,
           ...dns.env,
-          ...dns.credentials,
         },
+        // lego reads each <VAR>_FILE as <VAR> (go-acme.github.io/lego/dns: "_FILE suffix").
+        secretEnv: dns.credentials,
         volumes: [
           { source: context.volume(name, this), target: ACME_STATE_DIR },
           { source: args.target, target: ACME_TARGET_DIR },

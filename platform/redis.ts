@@ -47,15 +47,17 @@ export class Redis extends pulumi.ComponentResource {
         user: "redis",
         networks: [{ network: args.network }],
         memoryMb: args.memoryMb,
-        // The password reaches redis-server through the environment, never the command line (visible in ps).
-        env: { REDIS_PASSWORD: this.password, REDISCLI_AUTH: this.password },
+        // A file (platform/container.ts; 999 is the image's redis user). redis-server reads it as configuration
+        // on its stdin (`-`), never on its command line (visible in ps) nor in its environment.
+        secretEnv: { REDIS_PASSWORD: this.password },
+        secretsOwner: "999:999",
         command: [
           "sh",
           "-c",
-          `exec redis-server --requirepass "$REDIS_PASSWORD" --save "" --appendonly no --maxmemory ${redisMaxMemoryMb(args.memoryMb)}mb --maxmemory-policy allkeys-lru`,
+          `exec redis-server - --save "" --appendonly no --maxmemory ${redisMaxMemoryMb(args.memoryMb)}mb --maxmemory-policy allkeys-lru <<EOF\nrequirepass $(cat "$REDIS_PASSWORD_FILE")\nEOF`,
         ],
         readOnlyRootfs: true,
-        healthcheck: { test: ["CMD", "redis-cli", "ping"], intervalSeconds: 10 },
+        healthcheck: { test: ["CMD-SHELL", 'REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")" redis-cli ping'], intervalSeconds: 10 },
       },
       { parent: this },
     );

@@ -77,6 +77,10 @@ export class Collabora extends pulumi.ComponentResource implements ServiceOutput
           password: context.password("collabora-admin", this),
         },
         routes: [{ host: publicHost, port: COLLABORA_PORT }],
+        exceptions: {
+          secretsInEnv:
+            "password (admin console): start-collabora-online.sh reads it from env only and hands it to coolwsd as a command-line option",
+        },
         stopGraceSeconds: STOP_GRACE_SECONDS,
         // The image has bash but not necessarily curl: ask for the capabilities document over /dev/tcp.
         healthcheck: {

@@ -85,6 +85,10 @@ export class Mattermost extends pulumi.ComponentResource implements ServiceOutpu
           target,
         })),
         routes: [{ host: siteHost, port: PORT }],
+        exceptions: {
+          secretsInEnv:
+            "MM_SQLSETTINGS_DATASOURCE and MM_EMAILSETTINGS_SMTPPASSWORD: Mattermost reads settings from MM_* variables or its config.json (which it rewrites), no *_FILE",
+        },
         healthcheck: {
           test: ["CMD", "curl", "-fsS", `http://localhost:${PORT}/api/v4/system/ping`],
           startPeriodSeconds: 120,

@@ -31,6 +31,8 @@ const DATA_DIR = "/var/www/data";
 const DIRECTORY_CA_DIR = "/etc/ldap/directory-certs";
 /** The image's web server user; apache binds port 80 without privilege (unprivileged ports start at 0 in containers). */
 const WWW_DATA = "www-data";
+/** www-data's ids in the image (Debian's fixed 33), owner of the secret files. */
+const WWW_DATA_IDS = "33:33";
 
 /**
  * Nextcloud for the association (`cloud.<domain>`) and for each partner association of the host
@@ -172,12 +174,15 @@ class NextcloudTenant extends pulumi.ComponentResource {
       SMTP_SECURE: "tls",
       SMTP_AUTHTYPE: "LOGIN",
       SMTP_NAME: smtp.username,
-      SMTP_PASSWORD: smtp.password,
       // The sender is the service account's own address: submission only accepts senders the login owns.
       MAIL_FROM_ADDRESS: mailLocal,
       MAIL_DOMAIN: mailDomain,
       ...(tenant.ldap?.certificates ? { LDAPTLS_CACERT: `${DIRECTORY_CA_DIR}/tls.crt` } : {}),
     };
+    // As files (SMTP_PASSWORD_FILE, read by the image's config/smtp.config.php), readable by www-data only,
+    // which also runs cron.php under the cron container's root crond (platform/container.ts).
+    const runtimeSecrets = { SMTP_PASSWORD: smtp.password };
+    const secretsOwner = WWW_DATA_IDS;
     const volumes: VolumeMount[] = [
       { source: context.volume(`${name}-html`, this), target: HTML_DIR },
       { source: context.volume(`${name}-data`, this), target: DATA_DIR },
@@ -207,14 +212,15 @@ class NextcloudTenant extends pulumi.ComponentResource {
           POSTGRES_HOST: db.hostname,
           POSTGRES_DB: db.database,
           POSTGRES_USER: db.user,
-          POSTGRES_PASSWORD: db.password,
           NEXTCLOUD_ADMIN_USER: ADMIN_USER,
-          NEXTCLOUD_ADMIN_PASSWORD: adminPassword,
           NEXTCLOUD_DATA_DIR: DATA_DIR,
           NEXTCLOUD_TRUSTED_DOMAINS: trustedDomains.join(" "),
           // No APACHE_DISABLE_REWRITE_IP: as www-data the entrypoint cannot `a2disconf remoteip` (root-owned
           // /etc/apache2) and exits; mod_remoteip stays on and takes the client address from the proxy.
         },
+        // The entrypoint's file_env reads POSTGRES_PASSWORD_FILE and NEXTCLOUD_ADMIN_PASSWORD_FILE at installation.
+        secretEnv: { ...runtimeSecrets, POSTGRES_PASSWORD: db.password, NEXTCLOUD_ADMIN_PASSWORD: adminPassword },
+        secretsOwner,
         volumes,
         routes: [{ host: tenant.domain, port: 80 }],
         healthcheck: {
@@ -237,6 +243,8 @@ class NextcloudTenant extends pulumi.ComponentResource {
         networks,
         memoryMb: settings.cron.memoryMb,
         env: runtimeEnv,
+        secretEnv: runtimeSecrets,
+        secretsOwner,
         volumes,
         capAdd: {
           SETUID: "crond switches to www-data to run the Nextcloud crontab",
@@ -270,7 +278,9 @@ class NextcloudTenant extends pulumi.ComponentResource {
         // Edge too: `occ app:install richdocuments` downloads the app from the app store.
         networks,
         memoryMb: settings.occ.memoryMb,
-        env: { ...runtimeEnv, ...job.env, ...job.secretEnv },
+        env: { ...runtimeEnv, ...job.env },
+        secretEnv: { ...runtimeSecrets, ...job.secretEnv },
+        secretsOwner,
         volumes,
         healthcheck: { test: ["CMD-SHELL", `test -f ${HTML_DIR}/config/config.php`] },
       },

@@ -121,7 +121,7 @@ log "Nextcloud is installed"
 redis() {
   occ config:system:set redis host --value="$OCC_REDIS_HOST" &&
     occ config:system:set redis port --value="$OCC_REDIS_PORT" --type=integer &&
-    occ config:system:set redis password --value="$OCC_REDIS_PASSWORD" &&
+    occ config:system:set redis password --value="$(cat "$OCC_REDIS_PASSWORD_FILE")" &&
     occ config:system:set memcache.distributed --value='\\OC\\Memcache\\Redis' &&
     occ config:system:set memcache.locking --value='\\OC\\Memcache\\Redis'
 }
@@ -171,7 +171,7 @@ ldap() {
     occ ldap:set-config s01 ldapPort "$OCC_LDAP_PORT" &&
     occ ldap:set-config s01 ldapTLS 0 &&
     occ ldap:set-config s01 ldapAgentName "$OCC_LDAP_BIND_DN" &&
-    occ ldap:set-config s01 ldapAgentPassword "$OCC_LDAP_BIND_PASSWORD" &&
+    occ ldap:set-config s01 ldapAgentPassword "$(cat "$OCC_LDAP_BIND_PASSWORD_FILE")" &&
     occ ldap:set-config s01 ldapBase "$OCC_LDAP_BASE_DN" &&
     occ ldap:set-config s01 ldapBaseUsers "ou=people,$OCC_LDAP_BASE_DN" &&
     occ ldap:set-config s01 ldapBaseGroups "ou=groups,$OCC_LDAP_BASE_DN" &&
@@ -213,7 +213,7 @@ log "done: every setting applied"
 export interface OccJob {
   /** Plain settings (become the job's environment). */
   env: Record<string, string>;
-  /** Secret settings (environment too, never hashed or printed). */
+  /** Secret settings, handed as files: <VAR>_FILE in the environment (platform/container.ts); never hashed. */
   secretEnv: Record<string, pulumi.Input<string>>;
   /** Short hash of the plain settings and the script: part of the job's name. */
   hash: string;

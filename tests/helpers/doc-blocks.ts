@@ -8,6 +8,8 @@ import { readFileSync } from "node:fs";
  *   repository (tests/unit/docs/runnable-docs.test.ts);
  * - `bash syntax-only: <why>` (a real host, the Pulumi CLI, credentials, the test suite itself) is only
  *   checked with `bash -n`; the reason is required;
+ * - `bash local-stack`: the script needs the `local` stack running; the integration test of the tour
+ *   (tests/integration/docs/tour.test.ts) runs it against the containers the harness starts;
  * - `bash status=N`: the script is run and must exit N (a check that reports a problem on purpose,
  *   like `npm run secrets` on stack files with secrets still to set);
  * - a `text output` block right after a run block is what that script prints; a line `...` stands for
@@ -22,6 +24,8 @@ export interface ShellBlock {
   syntaxOnly?: string;
   /** The exit status the run must end with. */
   status: number;
+  /** Runs only with the `local` stack started (integration layer). */
+  localStack?: true;
   /** What the doc says the script prints (the following `text output` block). */
   expectedOutput?: string;
 }
@@ -53,7 +57,9 @@ export function shellBlocks(file: string, markdown = readFileSync(file, "utf8"))
         if (!syntaxOnly[1]?.trim()) throw new Error(`${where}: "syntax-only" needs its reason ("syntax-only: needs a real host")`);
         block.syntaxOnly = syntaxOnly[1].trim();
       } else if (status) block.status = Number(status[1]);
-      else if (marker) throw new Error(`${where}: unknown marker "${marker}"; expected "syntax-only: <why>", "status=N" or none`);
+      else if (marker === "local-stack") block.localStack = true;
+      else if (marker)
+        throw new Error(`${where}: unknown marker "${marker}"; expected "syntax-only: <why>", "local-stack", "status=N" or none`);
       blocks.push(block);
     } else if (info === "text output") {
       const previous = blocks[blocks.length - 1];

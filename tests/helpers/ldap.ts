@@ -109,12 +109,18 @@ export async function addPerson(directory: DirectorySession, uid: string, passwo
 }
 
 /**
- * BER of a Password Modify request (RFC 3062): SEQUENCE { [1] oldPasswd, [2] newPasswd }, for
- * `client.exop("1.3.6.1.4.1.4203.1.11.1", ...)` as the user themself.
+ * BER of a Password Modify request (RFC 3062): SEQUENCE { [0] userIdentity, [1] oldPasswd, [2] newPasswd },
+ * for `client.exop("1.3.6.1.4.1.4203.1.11.1", ...)`: as the user themself (old password given), or for
+ * another entry (`identity`, no old password) as the account page does.
  */
-export function passwordModifyValue(oldPassword: string, newPassword: string): Buffer {
+export function passwordModifyValue(oldPassword: string | undefined, newPassword: string, identity?: string): Buffer {
   const field = (tag: number, value: string) => tlv(tag, Buffer.from(value, "utf8"));
-  return tlv(0x30, Buffer.concat([field(0x81, oldPassword), field(0x82, newPassword)]));
+  const fields = [
+    ...(identity !== undefined ? [field(0x80, identity)] : []),
+    ...(oldPassword !== undefined ? [field(0x81, oldPassword)] : []),
+    field(0x82, newPassword),
+  ];
+  return tlv(0x30, Buffer.concat(fields));
 }
 
 function tlv(tag: number, value: Buffer): Buffer {
@@ -134,23 +140,27 @@ export async function rejectsWith(promise: Promise<unknown>): Promise<string> {
 
 const MEMBERS_CLI = path.resolve(__dirname, "../../ldap/members/cli.ts");
 
-/**
- * `npm run members -- ARGS` as a child process against the directory container, as the admin over
- * LDAPS; `env` overrides a connection setting (e.g. a wrong LDAP_BIND_PASSWORD, an ldap:// URL).
- */
-export function runMembersCli(directory: DirectorySession, args: string[], env: Record<string, string> = {}): Promise<ExecResult> {
-  const connection = {
+/** The members CLI's connection settings (as in `.env`) for the directory container, as the admin over LDAPS. */
+export function membersCliEnv(directory: DirectorySession): Record<string, string> {
+  return {
     LDAP_URL: `ldaps://${directory.ip}:636`,
     LDAP_BASE_DN: directory.baseDn,
     LDAP_BIND_PASSWORD: directory.adminPassword,
     LDAP_CA_FILE: directory.caFile,
     LDAP_TLS_SERVERNAME: CERT_NAME,
   };
+}
+
+/**
+ * `npm run members -- ARGS` as a child process against the directory container, as the admin over
+ * LDAPS; `env` overrides a connection setting (e.g. a wrong LDAP_BIND_PASSWORD, an ldap:// URL).
+ */
+export function runMembersCli(directory: DirectorySession, args: string[], env: Record<string, string> = {}): Promise<ExecResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ["--import", "tsx", MEMBERS_CLI, ...args],
-      { env: { ...process.env, ...connection, ...env }, timeout: 60_000 },
+      { env: { ...process.env, ...membersCliEnv(directory), ...env }, timeout: 60_000 },
       (error, stdout, stderr) => resolve({ exitCode: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
     );
   });

@@ -61,6 +61,8 @@ describe("ACME certificates in the rendered stacks", () => {
       expect(acme.volumes).toEqual([
         { source: name, target: "/var/lib/acme", readOnly: false, kind: "volume" },
         { source: volume, target: "/tls", readOnly: false, kind: "volume" },
+        // Its secret files: the read-only root filesystem refuses uploads (platform/container.ts).
+        { source: `${name}-secrets`, target: "/run/secrets", readOnly: false, kind: "volume" },
       ]);
       for (const [daemon, target] of Object.entries(daemons)) {
         expect(containerOf(pica02, daemon).volumes.find((v) => v.target === target)?.source).toBe(volume);
@@ -68,10 +70,15 @@ describe("ACME certificates in the rendered stacks", () => {
     },
   );
 
-  it.each(ACME)("$name passes the registrar's credentials as secrets only", ({ name }) => {
+  it.each(ACME)("$name passes the registrar's credentials as secret files only, as lego's <VAR>_FILE", ({ name }) => {
     const acme = containerOf(pica02, name);
-    expect(acme.secretEnv.sort()).toEqual(["OVH_APPLICATION_KEY", "OVH_APPLICATION_SECRET", "OVH_CONSUMER_KEY"]);
-    for (const key of acme.secretEnv) expect(pica02.secrets).toContain(acme.env[key]);
+    const keys = ["OVH_APPLICATION_KEY", "OVH_APPLICATION_SECRET", "OVH_CONSUMER_KEY"];
+    expect(Object.keys(acme.secrets).sort()).toEqual(keys);
+    for (const key of keys) {
+      expect(pica02.secrets).toContain(acme.secrets[key]);
+      expect(acme.env[`${key}_FILE`]).toBe(`/run/secrets/${key}`);
+    }
+    expect(acme.secretEnv).toEqual([]);
   });
 
   it.each(ACME)("$name keeps the hardening defaults; root with CHOWN alone, with its reason; egress on its own network", ({ name }) => {

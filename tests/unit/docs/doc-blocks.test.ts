@@ -4,7 +4,7 @@ import { matchesShownOutput, shellBlocks } from "../../helpers/doc-blocks";
 const doc = (...lines: string[]) => lines.join("\n") + "\n";
 
 describe("reading the documents' shell blocks", () => {
-  it("runs plain bash and sh blocks, checks syntax-only ones, and pairs a shown output with its block", () => {
+  it("runs plain bash and sh blocks, checks syntax-only ones, leaves local-stack ones to the tour's integration test, and pairs a shown output with its block", () => {
     const blocks = shellBlocks(
       "doc.md",
       doc(
@@ -20,18 +20,25 @@ describe("reading the documents' shell blocks", () => {
         "```bash status=1",
         "false",
         "```",
+        "```bash local-stack",
+        "docker stop ldap",
+        "```",
       ),
     );
     expect(blocks).toEqual([
       { where: "doc.md:1", script: "npm run plan\n", status: 0, expectedOutput: "...\n" },
       { where: "doc.md:7", script: "ssh host true\n", status: 0, syntaxOnly: "needs a real host" },
       { where: "doc.md:10", script: "false\n", status: 1 },
+      { where: "doc.md:13", script: "docker stop ldap\n", status: 0, localStack: true },
     ]);
   });
 
   it.each([
     [doc("```bash syntax-only", "x", "```"), 'doc.md:1: "syntax-only" needs its reason ("syntax-only: needs a real host")'],
-    [doc("```bash maybe", "x", "```"), 'doc.md:1: unknown marker "maybe"; expected "syntax-only: <why>", "status=N" or none'],
+    [
+      doc("```bash maybe", "x", "```"),
+      'doc.md:1: unknown marker "maybe"; expected "syntax-only: <why>", "local-stack", "status=N" or none',
+    ],
     [doc("```text output", "x", "```"), 'doc.md:1: a "text output" block must follow a run shell block'],
     [doc("```bash", "x"), "doc.md:1: the fenced block is never closed"],
   ])("refuses a malformed block with the line to fix (%#)", (markdown, message) => {

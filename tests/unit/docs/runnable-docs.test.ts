@@ -43,7 +43,8 @@ describe("the documents' shell commands", () => {
     expect(blocks.filter((block) => block.file.startsWith("docs/")).length).toBeGreaterThan(0);
   });
 
-  for (const block of blocks.filter((candidate) => !candidate.syntaxOnly)) {
+  // Blocks that need the `local` stack running are run by tests/integration/docs/tour.test.ts.
+  for (const block of blocks.filter((candidate) => !candidate.syntaxOnly && !candidate.localStack)) {
     it(`runs ${block.where}${block.expectedOutput ? " and prints what the doc shows" : ""}`, () => {
       const run = bash(["-eo", "pipefail"], block.script);
       expect(run.status, `${block.where} exited ${run.status}:\n${run.stderr}`).toBe(block.status);

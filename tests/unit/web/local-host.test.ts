@@ -38,9 +38,9 @@ describe("web services on a host that runs the directory and the mail server (lo
 
   it("authenticates with the service accounts' generated directory passwords", () => {
     const ldap = containerOf(stack, "ldap");
-    expect(containerOf(stack, "mattermost").env.MM_EMAILSETTINGS_SMTPPASSWORD).toBe(ldap.env.LDAP_SERVICE_PASSWORD_MATTERMOST);
-    expect(containerOf(stack, "nextcloud-asso").env.SMTP_PASSWORD).toBe(ldap.env.LDAP_SERVICE_PASSWORD_NEXTCLOUD);
-    expect(stack.secrets).toContain(ldap.env.LDAP_SERVICE_PASSWORD_NEXTCLOUD);
+    expect(containerOf(stack, "mattermost").env.MM_EMAILSETTINGS_SMTPPASSWORD).toBe(ldap.secrets.LDAP_SERVICE_PASSWORD_MATTERMOST);
+    expect(containerOf(stack, "nextcloud-asso").secrets.SMTP_PASSWORD).toBe(ldap.secrets.LDAP_SERVICE_PASSWORD_NEXTCLOUD);
+    expect(stack.secrets).toContain(ldap.secrets.LDAP_SERVICE_PASSWORD_NEXTCLOUD);
   });
 
   it("connects only the association's Nextcloud to the directory, trusting its certificate read-only", () => {
@@ -54,7 +54,7 @@ describe("web services on a host that runs the directory and the mail server (lo
       OCC_LDAP_PORT: "636",
       OCC_LDAP_BASE_DN: "dc=asso,dc=localhost",
     });
-    expect(job.env.OCC_LDAP_BIND_PASSWORD).toBe(containerOf(stack, "ldap").env.LDAP_SERVICE_PASSWORD_NEXTCLOUD);
+    expect(job.secrets.OCC_LDAP_BIND_PASSWORD).toBe(containerOf(stack, "ldap").secrets.LDAP_SERVICE_PASSWORD_NEXTCLOUD);
   });
 
   it("fits the whole local stack in its memory budget", () => {

@@ -50,22 +50,32 @@ describe("web services on pica01: mail and secrets", () => {
         MAIL_FROM_ADDRESS: "nextcloud",
         MAIL_DOMAIN: "picasoft.example.org",
       });
-      expect(stack.secrets, c.name).toContain(c.env.SMTP_PASSWORD);
+      expect(stack.secrets, c.name).toContain(c.secrets.SMTP_PASSWORD);
     }
   });
 
-  it("keeps every credential in the environment a secret (never plain text in the state or the plan)", () => {
-    const credentials = web.flatMap((c) =>
+  it("hands every credential as a secret file, in the environment only where the image reads nothing else (a labelled exception)", () => {
+    const inEnv = web.flatMap((c) =>
       Object.keys(c.env)
-        .filter((key) => CREDENTIAL_KEY.test(key))
+        .filter((key) => CREDENTIAL_KEY.test(key) && !key.endsWith("_FILE"))
         .map((key) => `${c.name}:${key}`),
     );
-    expect(credentials.length).toBeGreaterThan(20);
-    const plain = credentials.filter((id) => {
+    expect(inEnv.sort()).toEqual([
+      "collabora:password",
+      "mattermost:MM_EMAILSETTINGS_SMTPPASSWORD",
+      "mattermost:MM_SQLSETTINGS_DATASOURCE",
+    ]);
+    for (const id of inEnv) {
       const [name, key] = id.split(":");
-      return !containerOf(stack, name).secretEnv.includes(key);
-    });
-    expect(plain).toEqual([]);
+      expect(containerOf(stack, name).secretEnv, id).toContain(key);
+      expect(containerOf(stack, name).exceptions.secretsInEnv, id).toContain(key);
+    }
+    const files = web.flatMap((c) => Object.keys(c.secrets).map((key) => `${c.name}:${key}`));
+    expect(files.length).toBeGreaterThan(20);
+    for (const id of files) {
+      const [name, key] = id.split(":");
+      expect(stack.secrets, id).toContain(containerOf(stack, name).secrets[key]);
+    }
   });
 
   it("embeds the database password in Mattermost's data source only as a secret", () => {
@@ -73,7 +83,7 @@ describe("web services on pica01: mail and secrets", () => {
     const db = containerOf(stack, "mattermost-db");
     expect(mattermost.env.MM_SQLSETTINGS_DRIVERNAME).toBe("postgres");
     expect(mattermost.env.MM_SQLSETTINGS_DATASOURCE).toBe(
-      `postgres://mattermost:${db.env.POSTGRES_PASSWORD}@mattermost-db:5432/mattermost?sslmode=disable&connect_timeout=10`,
+      `postgres://mattermost:${db.secrets.POSTGRES_PASSWORD}@mattermost-db:5432/mattermost?sslmode=disable&connect_timeout=10`,
     );
     expect(mattermost.secretEnv).toContain("MM_SQLSETTINGS_DATASOURCE");
   });

@@ -64,10 +64,15 @@ describe("the occ settings script", () => {
 
   const run = (settings: OccSettings, extraEnv: Record<string, string> = {}) => {
     const job = occJob(settings);
+    // Secrets come as files, their paths in <VAR>_FILE (platform/container.ts).
+    const secretFiles = Object.entries(job.secretEnv as Record<string, string>).map(([key, value]) => {
+      fs.writeFileSync(path.join(dir, `secret-${key}`), value);
+      return [`${key}_FILE`, path.join(dir, `secret-${key}`)];
+    });
     const env = {
       PATH: `${dir}:${process.env.PATH}`,
       ...job.env,
-      ...(job.secretEnv as Record<string, string>),
+      ...Object.fromEntries(secretFiles),
       OCC_POLL_SECONDS: "1",
       ...extraEnv,
     };

@@ -120,7 +120,7 @@ describe("web services as rendered for pica01", () => {
       OCC_LDAP_BASE_DN: "dc=picasoft,dc=example,dc=org",
       OCC_LDAP_BIND_DN: "cn=nextcloud,ou=services,dc=picasoft,dc=example,dc=org",
     });
-    expect(job.secretEnv).toContain("OCC_LDAP_BIND_PASSWORD");
+    expect(Object.keys(job.secrets)).toContain("OCC_LDAP_BIND_PASSWORD");
   });
 
   it("runs Collabora with no added capability, TLS terminated at the proxy and one alias group per tenant", () => {

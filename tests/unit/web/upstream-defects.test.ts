@@ -47,8 +47,7 @@ describe.each(["pica01", "local"])("web services of %s, as their upstream images
         ).toEqual([]);
       const job = containerOf(stack, new RegExp(`^${app.name}-occ-`));
       expect(job.env.OCC_REDIS_HOST).toBe(`${app.name}-redis`);
-      expect(job.secretEnv).toContain("OCC_REDIS_PASSWORD");
-      expect(job.env.OCC_REDIS_PASSWORD).toBe(containerOf(stack, `${app.name}-redis`).env.REDIS_PASSWORD);
+      expect(job.secrets.OCC_REDIS_PASSWORD).toBe(containerOf(stack, `${app.name}-redis`).secrets.REDIS_PASSWORD);
     }
   });
 
