@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,6 +36,14 @@ function bash(args: string[], script: string) {
     env: { ...process.env, FORCE_COLOR: "0" },
   });
 }
+
+describe("the documents' links", () => {
+  it.each(documents)("%s links only to files that exist", (file) => {
+    const links = [...readFileSync(path.join(REPO_ROOT, file), "utf8").matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((match) => match[1]);
+    const broken = links.filter((link) => !/^[a-z]+:/.test(link) && !existsSync(path.join(REPO_ROOT, path.dirname(file), link)));
+    expect(broken).toEqual([]);
+  });
+});
 
 describe("the documents' shell commands", () => {
   it("finds the documents' commands (README.md and docs/ have some)", () => {
