@@ -128,6 +128,14 @@ export function serviceContainer(
   const hc = args.healthcheck;
   const timing = healthcheckTiming(hc);
   const oneShot = args.restart === "no";
+  context.containers.push({
+    name,
+    service: args.service,
+    oneShot,
+    routes: args.routes ?? [],
+    publishedPorts: (args.ports ?? []).map((port) => port.container),
+    networks: args.networks.map(({ network }) => network),
+  });
   const secrets = secretFiles(context, name, args, opts);
   return new docker.Container(
     name,

@@ -53,7 +53,10 @@ export class Postgres extends pulumi.ComponentResource {
         user: "postgres",
         networks: [{ network: args.network }],
         memoryMb: args.memoryMb,
-        env: { POSTGRES_DB: args.database, POSTGRES_USER: args.user, POSTGRES_PASSWORD: this.password },
+        env: { POSTGRES_DB: args.database, POSTGRES_USER: args.user },
+        // POSTGRES_PASSWORD_FILE, read by the image's entrypoint at the first start; 999 is its postgres user.
+        secretEnv: { POSTGRES_PASSWORD: this.password },
+        secretsOwner: "999:999",
         volumes: [{ source: context.volume(`${name}-data`, this), target: "/var/lib/postgresql/data" }],
         healthcheck: { test: ["CMD", "pg_isready", "-U", args.user, "-d", args.database], intervalSeconds: 10 },
         stopGraceSeconds: STOP_GRACE_SECONDS,

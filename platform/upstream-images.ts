@@ -424,8 +424,11 @@ export const UPSTREAM_IMAGES: readonly ImageFacts[] = [
     ],
     rootOnlyVariables: [],
     tools: {
-      names: ["redis-cli", "redis-server", "sh"],
-      refs: [{ at: "redis/docker-library-redis@e5650da9:7.4/debian/Dockerfile", says: "builds and installs redis-server and redis-cli" }],
+      names: ["redis-cli", "redis-server", "sh", "cat"],
+      refs: [
+        { at: "redis/docker-library-redis@e5650da9:7.4/debian/Dockerfile", says: "builds and installs redis-server and redis-cli" },
+        { at: "redis/docker-library-redis@e5650da9:7.4/debian/Dockerfile", says: "FROM debian:bookworm-slim (dash as sh, coreutils' cat)" },
+      ],
     },
     defaults: [
       {
@@ -588,7 +591,16 @@ const SHELL_BUILTINS = new Set(["exec", "printf", "echo", "test", "[", "true", "
 export function healthcheckPrograms(test: string[]): string[] {
   const [kind, ...rest] = test;
   if (kind === "NONE" || rest.length === 0) return [];
-  const fromShell = (script: string): string[] =>
+  // A command substitution `$(...)` runs programs too: its script is read as a segment of its own.
+  const fromShell = (script: string): string[] => {
+    const substituted: string[] = [];
+    const outer = script.replace(/"?\$\(([^()]*)\)"?/g, (_, inner: string) => {
+      substituted.push(inner);
+      return "SUBSTITUTED";
+    });
+    return [outer, ...substituted].flatMap(programsOf);
+  };
+  const programsOf = (script: string): string[] =>
     script
       .split(/\|\||&&|[|;]/)
       .map((segment) => segment.trim().split(/\s+/))

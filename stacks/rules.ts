@@ -199,6 +199,18 @@ export function dependenciesPresent(stack: { services: Partial<Record<string, un
   return missingDependencies(enabled, SERVICE_CATALOG);
 }
 
+/** A probe override (`services.monitoring.probes.<service>`) names a service this host runs, or the proxy. */
+export function probeOverridesKnown(stack: { services: Partial<Record<string, unknown>> }): ConfigProblem[] {
+  const monitoring = stack.services.monitoring as { probes?: Record<string, unknown> } | undefined;
+  const running = ["proxy", ...SERVICE_CATALOG.map((service) => service.name).filter((name) => stack.services[name] !== undefined)];
+  return Object.keys(monitoring?.probes ?? {})
+    .filter((service) => !running.includes(service))
+    .map((service) => ({
+      path: ["services", "monitoring", "probes", service],
+      message: `unknown service '${service}'; expected one of this host's services: ${running.join(", ")}`,
+    }));
+}
+
 /** The rules the stack schema applies to a whole stack, in the order their problems are listed. */
 export const STACK_RULES = [
   partnerOnAssociationDomain,
@@ -210,4 +222,5 @@ export const STACK_RULES = [
   directoryPasswordSources,
   ownImagesPinned,
   dependenciesPresent,
+  probeOverridesKnown,
 ] as const;

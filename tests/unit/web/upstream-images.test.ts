@@ -87,6 +87,10 @@ describe("the upstream image facts table", () => {
       ["bash", "grep"],
     ],
     [["CMD-SHELL", "test -f /var/www/html/config/config.php"], ["sh"]],
+    [
+      ["CMD-SHELL", 'REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")" redis-cli ping'],
+      ["sh", "redis-cli", "cat"],
+    ],
   ])("finds the programs of healthcheck %j", (test, programs) => {
     expect(healthcheckPrograms(test)).toEqual(programs);
   });

@@ -1,0 +1,276 @@
+import { stringify } from "yaml";
+import type { Probe } from "./probes";
+import type { MonitoringConfig } from "./settings";
+
+/**
+ * The configuration files of the monitoring daemons, rendered from the settings and the derived probes:
+ * pure functions returning YAML text (keys in a fixed order, so a second `pulumi up` shows no change).
+ * docs/alerts.md documents the alerts written here.
+ */
+
+/** Container names, which are also their host names on the monitoring network. */
+export const MONITORING_HOSTS = {
+  store: "monitoring",
+  alerts: "monitoring-alerts",
+  alertmanager: "monitoring-alertmanager",
+  blackbox: "monitoring-blackbox",
+  node: "monitoring-node",
+  containers: "monitoring-containers",
+} as const;
+
+export const PORTS = { store: 8428, alerts: 8880, alertmanager: 9093, blackbox: 9115, node: 9100 } as const;
+
+const at = (host: string, port: number) => `${host}:${port}`;
+
+/** A duration in whole seconds as the daemons read it (`90s`). */
+export function duration(seconds: number): string {
+  return `${Math.max(0, Math.round(seconds))}s`;
+}
+
+/** VictoriaMetrics' scrape configuration (Prometheus format): the exporters, then each probe through the blackbox. */
+export function scrapeConfig(host: string, probes: readonly Probe[], settings: Pick<MonitoringConfig, "scrapeIntervalSeconds">): string {
+  const interval = settings.scrapeIntervalSeconds;
+  const job = (name: string, target: string) => ({ job_name: name, static_configs: [{ targets: [target], labels: { host } }] });
+  // The jobs' textfile metrics carry their own `job` label (platform/job-metrics.ts): the node job keeps it.
+  const node = { ...job("node", at(MONITORING_HOSTS.node, PORTS.node)), honor_labels: true };
+  return stringify({
+    global: { scrape_interval: duration(interval), scrape_timeout: duration(Math.min(10, interval)) },
+    scrape_configs: [
+      node,
+      job("victoriametrics", at(MONITORING_HOSTS.store, PORTS.store)),
+      job("vmalert", at(MONITORING_HOSTS.alerts, PORTS.alerts)),
+      job("alertmanager", at(MONITORING_HOSTS.alertmanager, PORTS.alertmanager)),
+      job("blackbox", at(MONITORING_HOSTS.blackbox, PORTS.blackbox)),
+      {
+        job_name: "probe",
+        metrics_path: "/probe",
+        static_configs: probes.map((p) => ({ targets: [p.target], labels: { host, probe: p.name, service: p.service, module: p.module } })),
+        relabel_configs: [
+          { source_labels: ["__address__"], target_label: "__param_target" },
+          { source_labels: ["module"], target_label: "__param_module" },
+          { source_labels: ["__param_target"], target_label: "instance" },
+          { target_label: "__address__", replacement: at(MONITORING_HOSTS.blackbox, PORTS.blackbox) },
+        ],
+      },
+    ],
+  });
+}
+
+/**
+ * The blackbox modules. `verifyTls` is off on a self-signed host (local); ports probed by container name
+ * are never verified (the certificate carries the public name), only their expiry is read.
+ */
+export function blackboxConfig(verifyTls: boolean): string {
+  const insecure = { insecure_skip_verify: true };
+  const smtpGreeting = { expect: "^220" };
+  return stringify({
+    modules: {
+      https: {
+        prober: "http",
+        timeout: "10s",
+        http: {
+          preferred_ip_protocol: "ip4",
+          fail_if_not_ssl: true,
+          follow_redirects: true,
+          tls_config: { insecure_skip_verify: !verifyTls },
+        },
+      },
+      smtp_starttls: {
+        prober: "tcp",
+        timeout: "10s",
+        tcp: {
+          preferred_ip_protocol: "ip4",
+          tls_config: insecure,
+          query_response: [
+            smtpGreeting,
+            { send: "EHLO monitoring\r" },
+            { expect: "^250[ -]STARTTLS" },
+            { send: "STARTTLS\r" },
+            smtpGreeting,
+            { starttls: true },
+            { send: "EHLO monitoring\r" },
+            { expect: "^250" },
+            { send: "QUIT\r" },
+          ],
+        },
+      },
+      smtps: {
+        prober: "tcp",
+        timeout: "10s",
+        tcp: { preferred_ip_protocol: "ip4", tls: true, tls_config: insecure, query_response: [smtpGreeting, { send: "QUIT\r" }] },
+      },
+      imaps: {
+        prober: "tcp",
+        timeout: "10s",
+        tcp: {
+          preferred_ip_protocol: "ip4",
+          tls: true,
+          tls_config: insecure,
+          query_response: [{ expect: "^\\* OK" }, { send: "a1 LOGOUT\r" }],
+        },
+      },
+      tls: { prober: "tcp", timeout: "10s", tcp: { preferred_ip_protocol: "ip4", tls: true, tls_config: insecure } },
+      tcp: { prober: "tcp", timeout: "10s", tcp: { preferred_ip_protocol: "ip4" } },
+    },
+  });
+}
+
+interface Rule {
+  alert: string;
+  expr: string;
+  for: string;
+  labels: { severity: string };
+  annotations: { summary: string };
+}
+
+/** A `service` matcher: `service="x"`, or none of the overridden ones for the default rule. */
+function serviceMatcher(only: string | undefined, except: readonly string[]): string {
+  if (only !== undefined) return `service="${only}"`;
+  return except.length > 0 ? `service!~"${except.join("|")}"` : "";
+}
+
+/** vmalert's rules: the alerts of docs/alerts.md with the stack's thresholds. */
+export function alertRules(settings: Pick<MonitoringConfig, "alerts" | "probes" | "evaluationIntervalSeconds">): string {
+  const a = settings.alerts;
+  const rule = (alert: string, expr: string, forSeconds: number, summary: string, severity = "warning"): Rule => ({
+    alert,
+    expr,
+    for: duration(forSeconds),
+    labels: { severity },
+    annotations: { summary },
+  });
+  // Services whose probes wait longer (or shorter) than the default before alerting.
+  const delays = Object.entries(settings.probes)
+    .filter(([, o]) => o.enabled && o.downForMinutes !== undefined)
+    .map(([service, o]) => [service, o.downForMinutes as number] as const)
+    .sort(([x], [y]) => x.localeCompare(y));
+  const disabled = Object.entries(settings.probes)
+    .filter(([, o]) => !o.enabled)
+    .map(([service]) => service)
+    .sort();
+  const downRules = (only: string | undefined, forMinutes: number): Rule[] => {
+    const matcher = serviceMatcher(
+      only,
+      delays.map(([service]) => service),
+    );
+    const containers = [matcher, ...disabled.map((s) => `service!="${s}"`)].filter(Boolean).join(",");
+    return [
+      rule(
+        "ServiceDown",
+        `probe_success{${matcher}} == 0`,
+        forMinutes * 60,
+        `{{ $labels.probe }} ({{ $labels.service }}) has failed for ${forMinutes} minutes`,
+        "critical",
+      ),
+      rule(
+        "ContainerUnhealthy",
+        `infra_container_healthy{${containers}} == 0`,
+        forMinutes * 60,
+        `container {{ $labels.name }} on {{ $labels.host }} has not been healthy for ${forMinutes} minutes`,
+        "critical",
+      ),
+    ];
+  };
+  const rules: Rule[] = [
+    ...downRules(undefined, a.downForMinutes),
+    ...delays.flatMap(([service, forMinutes]) => downRules(service, forMinutes)),
+    rule(
+      "CertificateExpiresSoon",
+      `(probe_ssl_earliest_cert_expiry - time()) / 86400 < ${a.certificateDays}`,
+      0,
+      `the certificate of {{ $labels.probe }} expires in {{ $value | humanize }} days (renewal failing?)`,
+    ),
+    rule(
+      "DiskAlmostFull",
+      `100 * (1 - node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs|nsfs"} / node_filesystem_size_bytes) > ${a.diskPercent}`,
+      15 * 60,
+      `{{ $labels.mountpoint }} on {{ $labels.host }} is {{ $value | humanize }}% full`,
+    ),
+    rule(
+      "MailQueueLong",
+      `sum by (host) (postfix_showq_message_size_bytes_count) > ${a.mailQueue}`,
+      a.mailQueueForMinutes * 60,
+      `{{ $value }} messages wait in the mail queue on {{ $labels.host }}`,
+    ),
+    rule(
+      "JobFailed",
+      `infra_job_last_run_success == 0`,
+      0,
+      `the last run of the {{ $labels.job }} job on {{ $labels.host }} failed`,
+      "critical",
+    ),
+    rule(
+      "JobLate",
+      `time() - infra_job_last_success_timestamp_seconds > ${a.jobHours * 3600}`,
+      0,
+      `no successful {{ $labels.job }} run on {{ $labels.host }} for ${a.jobHours} hours`,
+      "critical",
+    ),
+    rule(
+      "HostNotScraped",
+      `up == 0`,
+      a.downForMinutes * 60,
+      `{{ $labels.job }} on {{ $labels.host }} ({{ $labels.instance }}) cannot be scraped`,
+      "critical",
+    ),
+  ];
+  return stringify({ groups: [{ name: "infra", interval: duration(settings.evaluationIntervalSeconds), rules }] });
+}
+
+/** How alert mail leaves: submission with STARTTLS as the monitoring account. */
+export interface MailRoute {
+  to: string;
+  from: string;
+  smarthost: string;
+  username: string;
+  password: string;
+  verifyCertificate: boolean;
+}
+
+/** Alertmanager's configuration: one receiver (the tech team) by mail, and Mattermost when a webhook is set. */
+export function alertmanagerConfig(
+  settings: Pick<MonitoringConfig, "groupWaitSeconds" | "groupIntervalSeconds">,
+  mail: MailRoute,
+  mattermostWebhook: string | undefined,
+): string {
+  return stringify({
+    route: {
+      receiver: "tech",
+      group_by: ["alertname", "host"],
+      group_wait: duration(settings.groupWaitSeconds),
+      group_interval: duration(settings.groupIntervalSeconds),
+      repeat_interval: "12h",
+    },
+    receivers: [
+      {
+        name: "tech",
+        email_configs: [
+          {
+            to: mail.to,
+            from: mail.from,
+            smarthost: mail.smarthost,
+            auth_username: mail.username,
+            auth_password: mail.password,
+            require_tls: true,
+            tls_config: { insecure_skip_verify: !mail.verifyCertificate },
+            send_resolved: true,
+          },
+        ],
+        // Mattermost's incoming webhooks take Slack's payload.
+        ...(mattermostWebhook
+          ? {
+              slack_configs: [
+                {
+                  api_url: mattermostWebhook,
+                  send_resolved: true,
+                  username: "monitoring",
+                  title: "{{ .Status | toUpper }}: {{ .CommonLabels.alertname }} on {{ .CommonLabels.host }}",
+                  text: "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ end }}",
+                },
+              ],
+            }
+          : {}),
+      },
+    ],
+  });
+}

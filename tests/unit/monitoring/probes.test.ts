@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { deriveProbes, moduleForPort, type ProbedContainer } from "../../../monitoring/probes";
+
+const container = (name: string, service: string, more: Partial<ProbedContainer> = {}): ProbedContainer => ({
+  name,
+  service,
+  routes: [],
+  publishedPorts: [],
+  ...more,
+});
+
+describe("moduleForPort", () => {
+  it.each([
+    [25, "smtp_starttls"],
+    [587, "smtp_starttls"],
+    [465, "smtps"],
+    [993, "imaps"],
+    [636, "tls"],
+    [4190, "tcp"],
+    [80, undefined],
+    [443, undefined],
+  ])("checks port %i with %s", (port, module) => {
+    expect(moduleForPort(port)).toBe(module);
+  });
+});
+
+describe("deriveProbes", () => {
+  const mail = container("mail-postfix", "mail", { publishedPorts: [25, 465, 587] });
+  const dovecot = container("mail-dovecot", "mail", { publishedPorts: [993] });
+  const chat = container("mattermost", "mattermost", { routes: [{ host: "chat.example.org" }] });
+  const directory = { service: "ldap", host: "ldap.example.org", port: 636 };
+
+  const cases: [string, ProbedContainer[], typeof directory | undefined, Record<string, { enabled: boolean }>, string[]][] = [
+    ["probes each route over HTTPS", [chat], undefined, {}, ["https://chat.example.org/"]],
+    [
+      "probes each published port with its protocol",
+      [mail, dovecot],
+      undefined,
+      {},
+      ["imaps://mail-dovecot:993", "smtp+starttls://mail-postfix:25", "smtp+starttls://mail-postfix:587", "smtps://mail-postfix:465"],
+    ],
+    ["probes the directory on its network when its port is not published", [], directory, {}, ["ldaps://ldap.example.org:636"]],
+    ["probes a published directory once", [container("ldap", "ldap", { publishedPorts: [636] })], directory, {}, ["ldaps://ldap:636"]],
+    [
+      "drops the probes of a service switched off by override",
+      [chat, dovecot],
+      undefined,
+      { mattermost: { enabled: false } },
+      ["imaps://mail-dovecot:993"],
+    ],
+    [
+      "probes nothing for the proxy's own ports (the routes are probed)",
+      [container("proxy", "proxy", { publishedPorts: [80, 443] })],
+      undefined,
+      {},
+      [],
+    ],
+  ];
+
+  it.each(cases)("%s", (_, containers, dir, overrides, expected) => {
+    expect(deriveProbes(containers, dir, overrides).map((p) => p.name)).toEqual(expected);
+  });
+
+  it("labels each probe with its service and module", () => {
+    expect(deriveProbes([dovecot], undefined)).toEqual([
+      { name: "imaps://mail-dovecot:993", service: "mail", module: "imaps", target: "mail-dovecot:993" },
+    ]);
+  });
+});
