@@ -20,6 +20,16 @@ import type { DnsRecord } from "../platform/dns";
 import type { ServiceArgs, ServiceOutputs } from "../platform/service";
 import type { LdapService } from "./settings";
 
+/** A restore of the directory: the newest export of cn=config and of the data, with slapadd, into emptied volumes. */
+const LDAP_RESTORE_SCRIPT = [
+  "set -eu",
+  "config=$(ls -1 /var/backups/ldap/config-*.ldif | tail -n 1); data=$(ls -1 /var/backups/ldap/data-*.ldif | tail -n 1)",
+  "rm -rf /etc/ldap/slapd.d/* /var/lib/ldap/*",
+  'slapadd -F /etc/ldap/slapd.d -n 0 -l "$config"',
+  'slapadd -F /etc/ldap/slapd.d -n 1 -q -l "$data"',
+  'echo "ldap restore: loaded $config and $data"',
+].join("; ");
+
 /** The image's openldap user (ids fixed in ldap/image/Dockerfile): it owns the volumes and reads the key. */
 export const LDAP_USER = { name: "openldap", uid: 100, gid: 101 } as const;
 
@@ -46,14 +56,24 @@ export class DirectoryServer extends pulumi.ComponentResource implements Service
 
     const network = context.network("directory", { internal: true }, this);
     const volumes = {
-      data: context.volume("ldap-data", this),
-      config: context.volume("ldap-config", this),
-      tls: context.volume("ldap-tls", this),
+      // LMDB files are not copied live: ldap-daily's slapcat export (ldap-backup) is what is kept, and loaded
+      // back with slapadd (cn=config, then the data) into emptied volumes by a restore.
+      data: context.volume("ldap-data", this, {
+        keep: "elsewhere",
+        in: "ldap-backup",
+        because: "slapcat export of the data",
+        restore: { container: "ldap-daily", command: ["sh", "-c", LDAP_RESTORE_SCRIPT] },
+      }),
+      config: context.volume("ldap-config", this, { keep: "elsewhere", in: "ldap-backup", because: "slapcat export of cn=config" }),
+      tls: context.volume("ldap-tls", this, {
+        keep: "nothing",
+        because: "the certificate is issued again at the first start (ACME, or self-signed on local)",
+      }),
       // What clients mount to trust the directory: the certificate only (the entrypoint copies it).
-      certificate: context.volume("ldap-certificate", this),
+      certificate: context.volume("ldap-certificate", this, { keep: "nothing", because: "copied from ldap-tls at every start" }),
       // The local socket (ldapi): the job reaches slapd there as the openldap user, without a password.
-      socket: context.volume("ldap-run", this),
-      backup: context.volume("ldap-backup", this),
+      socket: context.volume("ldap-run", this, { keep: "nothing", because: "slapd's socket only" }),
+      backup: context.volume("ldap-backup", this, { keep: "export", by: "ldap-daily (slapcat of cn=config and of the data)" }),
     };
     const image = context.ownImage("ldap", "ldap/image", this);
     const adminPassword = context.password("ldap-admin", this);

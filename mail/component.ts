@@ -73,11 +73,23 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
       public: context.network("mail-public", { internal: false }, this),
     };
     const volumes = {
-      queue: context.volume("mail-queue", this),
-      mailboxes: context.volume("mail-mailboxes", this),
-      dovecotState: context.volume("mail-dovecot-state", this),
-      rspamd: context.volume("mail-rspamd", this),
-      tls: settings.tls.source === "directory" ? settings.tls.path : context.volume("mail-tls", this),
+      queue: context.volume("mail-queue", this, {
+        keep: "nothing",
+        because:
+          "Postfix's queue files are not consistent copied live; a queued message is delivered within seconds, or retried by the sending server while this one is down",
+      }),
+      // Maildir (one file per message, renamed into place) and the Sieve scripts in each home.
+      mailboxes: context.volume("mail-mailboxes", this, { keep: "files" }),
+      dovecotState: context.volume("mail-dovecot-state", this, { keep: "nothing", because: "Dovecot's runtime state, rebuilt at start" }),
+      rspamd: context.volume("mail-rspamd", this, { keep: "nothing", because: "rspamd's caches and statistics, learned again" }),
+      // The DKIM key is not in a volume: it is kept in the Pulumi state (tls.PrivateKey below), off the host.
+      tls:
+        settings.tls.source === "directory"
+          ? settings.tls.path
+          : context.volume("mail-tls", this, {
+              keep: "nothing",
+              because: "the certificate is issued again at the first start (ACME, or self-signed on local)",
+            }),
     };
     // Only Dovecot's self-signed certificate is written by a daemon; otherwise they only read it.
     const tlsMount = { source: volumes.tls, target: "/tls", readOnly: settings.tls.source !== "self-signed" };

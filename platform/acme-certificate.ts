@@ -79,7 +79,10 @@ export class AcmeCertificate extends pulumi.ComponentResource {
         // lego reads each <VAR>_FILE as <VAR> (go-acme.github.io/lego/dns: "_FILE suffix").
         secretEnv: dns.credentials,
         volumes: [
-          { source: context.volume(name, this), target: ACME_STATE_DIR },
+          {
+            source: context.volume(name, this, { keep: "nothing", because: "lego registers a new ACME account and certificate" }),
+            target: ACME_STATE_DIR,
+          },
           { source: args.target, target: ACME_TARGET_DIR },
         ],
         readOnlyRootfs: true,

@@ -2,6 +2,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { AcmeConfig } from "./acme-settings";
+import type { DeclaredVolume, VolumeBackup } from "./backup";
+import { JOB_METRICS_VOLUME } from "./job-metrics";
 import { ownImage, upstreamImage, type PinnedImage } from "./images";
 import type { ImagesConfig } from "./images-settings";
 import type { PartnerConfig } from "./tenants";
@@ -12,6 +14,21 @@ export interface Route {
   host: string;
   /** Port the container listens on for HTTP. */
   port: number;
+}
+
+/**
+ * What a container made through `serviceContainer` declares that monitoring derives its probes from (its
+ * routes, its published ports and the networks it shares). Recorded by the container factory, in creation order.
+ */
+export interface ContainerFacts {
+  name: string;
+  service: string;
+  /** One-shot jobs exit after their run: not expected to be running. */
+  oneShot: boolean;
+  routes: Route[];
+  /** Container ports published on the host (reachable from outside, so worth probing from inside). */
+  publishedPorts: number[];
+  networks: docker.Network[];
 }
 
 /** The host-wide settings every service may read (a subset of the stack file, see stacks/schema.ts). */
@@ -44,9 +61,23 @@ export class HostContext {
   constructor(
     readonly config: HostSettings,
     readonly provider: docker.Provider,
-    parent: pulumi.Resource,
+    private readonly root: pulumi.Resource,
   ) {
-    this.edge = this.network("edge", { internal: false }, parent);
+    this.edge = this.network("edge", { internal: false }, root);
+  }
+
+  private jobMetrics?: docker.Volume;
+
+  /**
+   * The host's job-metrics volume (platform/job-metrics.ts): made once, under the host, by whichever service
+   * asks first (the jobs write it, monitoring's node exporter reads it).
+   */
+  jobMetricsVolume(): docker.Volume {
+    this.jobMetrics ??= this.volume(JOB_METRICS_VOLUME, this.root, {
+      keep: "nothing",
+      because: "the jobs' last results, written again by their next run",
+    });
+    return this.jobMetrics;
   }
 
   /** `https://<sub>.<domain>`'s host name. */
@@ -56,12 +87,33 @@ export class HostContext {
 
   /** A network; internal (no route to the outside) unless said otherwise. */
   network(name: string, args: { internal: boolean }, parent: pulumi.Resource): docker.Network {
-    return new docker.Network(`network-${name}`, { name, internal: args.internal, driver: "bridge" }, { parent, provider: this.provider });
+    const network = new docker.Network(
+      `network-${name}`,
+      { name, internal: args.internal, driver: "bridge" },
+      { parent, provider: this.provider },
+    );
+    if (!args.internal) this.routedNetworks.add(network);
+    return network;
   }
 
-  /** A named data volume. Kept when the stack is destroyed: data is never deleted by a deploy. */
-  volume(name: string, parent: pulumi.Resource): docker.Volume {
-    return new docker.Volume(`volume-${name}`, { name }, { parent, provider: this.provider, retainOnDelete: true });
+  /** The networks with a route out (not internal): joining one exposes nothing that is not already reachable. */
+  readonly routedNetworks = new Set<docker.Network>();
+
+  /** Every container of this host made so far, with what monitoring derives from it. */
+  readonly containers: ContainerFacts[] = [];
+
+  /** The volumes of this host that declare what their backup keeps, in creation order (platform/backup.ts). */
+  readonly volumes: DeclaredVolume[] = [];
+
+  /**
+   * A named data volume. Kept when the stack is destroyed: data is never deleted by a deploy. `backup`
+   * says what of it the host's backup keeps and how, or why nothing (platform/backup.ts); a volume without
+   * it fails the unit tests (tests/unit/backup) and is not backed up.
+   */
+  volume(name: string, parent: pulumi.Resource, backup?: VolumeBackup): docker.Volume {
+    const volume = new docker.Volume(`volume-${name}`, { name }, { parent, provider: this.provider, retainOnDelete: true });
+    if (backup) this.volumes.push({ name, volume, backup });
+    return volume;
   }
 
   upstreamImage(name: string, ref: string, parent: pulumi.Resource): PinnedImage {

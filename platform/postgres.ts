@@ -1,15 +1,23 @@
-import * as docker from "@pulumi/docker";
+import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { serviceContainer } from "./container";
 import type { HostContext } from "./host-context";
 
-export const POSTGRES_IMAGE = "postgres:16.4-bookworm";
 /**
- * After the image's stop signal (SIGINT, fast shutdown) PostgreSQL writes a shutdown checkpoint; killed
- * before the end, it recovers from its WAL at the next start. The image's Dockerfile: "even 90 seconds
- * may not be long enough" (platform/upstream-images.ts).
+ * Our PostgreSQL image (platform/postgres/image): Debian's postgresql-15 on the shared base, with the
+ * official image's environment contract. Ours so that the backup's dump and restore run for real in the
+ * tests (the official image cannot be pulled there) and its updates follow Debian's security archive;
+ * Mattermost and Nextcloud both support 15. The backup image's pg_dump is the same major version.
+ */
+export const POSTGRES_IMAGE = { name: "postgres", context: "platform/postgres/image" } as const;
+/**
+ * After its stop signal (SIGINT, fast shutdown) PostgreSQL writes a shutdown checkpoint; killed before the
+ * end, it recovers from its WAL at the next start. The official image's Dockerfile: "even 90 seconds may not
+ * be long enough" (docker-library/postgres@3a94d965:16/bookworm/Dockerfile#L194-L221).
  */
 const STOP_GRACE_SECONDS = 90;
+/** The image's postgres user and group (platform/postgres/image/Dockerfile: the official image's 999). */
+const POSTGRES_UID = 999;
 
 export interface PostgresArgs {
   context: HostContext;
@@ -20,13 +28,13 @@ export interface PostgresArgs {
   database: string;
   user: string;
   memoryMb: number;
-  image?: string;
 }
 
 /**
  * A PostgreSQL building block for one application: its own container, volume and generated password,
  * reachable only on the application's internal network. Runs as the image's `postgres` user, so it
- * needs no capability (the image's data directory is already owned by that user).
+ * needs no capability. Its volume is never copied live: the host's backup dumps the database (pg_dump,
+ * custom format) over the same network (platform/backup.ts).
  */
 export class Postgres extends pulumi.ComponentResource {
   /** Host name of the database on the internal network. */
@@ -42,6 +50,7 @@ export class Postgres extends pulumi.ComponentResource {
     this.database = args.database;
     this.user = args.user;
     this.password = context.password(name, this);
+    const dump = { host: name, network: args.network, database: args.database, user: args.user, password: this.password };
 
     serviceContainer(
       context,
@@ -49,15 +58,15 @@ export class Postgres extends pulumi.ComponentResource {
       {
         service: args.service,
         role: "database",
-        image: context.upstreamImage(name, args.image ?? POSTGRES_IMAGE, this),
+        image: context.ownImage(POSTGRES_IMAGE.name, POSTGRES_IMAGE.context, this),
         user: "postgres",
         networks: [{ network: args.network }],
         memoryMb: args.memoryMb,
         env: { POSTGRES_DB: args.database, POSTGRES_USER: args.user },
-        // POSTGRES_PASSWORD_FILE, read by the image's entrypoint at the first start; 999 is its postgres user.
+        // POSTGRES_PASSWORD_FILE, read by the image's entrypoint at the first start.
         secretEnv: { POSTGRES_PASSWORD: this.password },
-        secretsOwner: "999:999",
-        volumes: [{ source: context.volume(`${name}-data`, this), target: "/var/lib/postgresql/data" }],
+        secretsOwner: `${POSTGRES_UID}:${POSTGRES_UID}`,
+        volumes: [{ source: context.volume(`${name}-data`, this, { keep: "dump", database: dump }), target: "/var/lib/postgresql/data" }],
         healthcheck: { test: ["CMD", "pg_isready", "-U", args.user, "-d", args.database], intervalSeconds: 10 },
         stopGraceSeconds: STOP_GRACE_SECONDS,
       },

@@ -342,58 +342,6 @@ export const UPSTREAM_IMAGES: readonly ImageFacts[] = [
     ],
   },
   {
-    repository: "postgres",
-    tags: ["16.4-bookworm"],
-    read: [
-      {
-        at: "docker-library/postgres@3a94d965ecbe08f4b1b255d3ed9ccae671a7a984:16/bookworm/ (Dockerfile, docker-entrypoint.sh)",
-        says: "the update to 16.4-1.pgdg120+1",
-      },
-    ],
-    imageUser: "root",
-    entrypoints: [
-      {
-        entrypoint: IMAGE_ENTRYPOINT,
-        program: "docker-entrypoint.sh postgres",
-        users: ["postgres", "999", "999:999"],
-        capabilities: [],
-        why: "as postgres it runs initdb and postgres itself: PGDATA is created 1777 for 'semi-arbitrary --user values' and set to 0700 at run time; as root it would need CHOWN and SETUID/SETGID (gosu)",
-        refs: [
-          {
-            at: "docker-library/postgres@3a94d965:16/bookworm/Dockerfile#L185-L188",
-            says: 'install --owner postgres --mode 1777 "$PGDATA"; VOLUME /var/lib/postgresql/data',
-          },
-          {
-            at: "docker-library/postgres@3a94d965:16/bookworm/docker-entrypoint.sh#L310-L313",
-            says: "if [ \"$(id -u)\" = '0' ]; then exec gosu postgres ...",
-          },
-        ],
-      },
-    ],
-    rootOnlyVariables: [],
-    tools: {
-      names: ["pg_isready", "psql", "bash", "sh"],
-      refs: [{ at: "docker-library/postgres@3a94d965:16/bookworm/Dockerfile", says: "postgresql-$PG_MAJOR (client programs included)" }],
-    },
-    defaults: [
-      {
-        name: "stop",
-        value: "STOPSIGNAL SIGINT (fast shutdown), then Docker's 10 s (docker stop) or the provider's 0 s (replacement)",
-        bites:
-          "a kill before the shutdown checkpoint ends means crash recovery at the next start; upstream: 'even 90 seconds may not be long enough'",
-        refs: [
-          {
-            at: "docker-library/postgres@3a94d965:16/bookworm/Dockerfile#L194-L221",
-            says: "STOPSIGNAL SIGINT; the default in most runtimes (such as Docker) is 10 seconds ... even 90 seconds may not be long enough",
-          },
-          PROVIDER_DESTROY_GRACE,
-          DOCKER_STOP_DEFAULT,
-        ],
-        check: stopGraceAtLeast(90, "PostgreSQL (shutdown checkpoint)"),
-      },
-    ],
-  },
-  {
     repository: "redis",
     tags: ["7.4.1-bookworm"],
     read: [

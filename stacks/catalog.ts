@@ -1,6 +1,8 @@
 import type { z } from "zod";
+import { BackupService } from "../backup/settings";
 import { LdapService } from "../ldap/settings";
 import { MailService } from "../mail/settings";
+import { MonitoringService } from "../monitoring/settings";
 import { CollaboraService } from "../services/collabora/settings";
 import { MattermostService } from "../services/mattermost/settings";
 import { NextcloudService } from "../services/nextcloud/settings";
@@ -12,7 +14,17 @@ import { NextcloudService } from "../services/nextcloud/settings";
  * (stacks/dependencies.ts), not in the order of this list. Adding a service: its declaration here, its
  * component in stacks/registry.ts (the compiler checks that both lists agree).
  */
-export const SERVICE_CATALOG = [LdapService, MailService, MattermostService, NextcloudService, CollaboraService] as const;
+// Monitoring stays last but one: its probes are derived from the containers the services before it declared.
+// The backup is last: it backs up the volumes every service before it declared (backup/component.ts).
+export const SERVICE_CATALOG = [
+  LdapService,
+  MailService,
+  MattermostService,
+  NextcloudService,
+  CollaboraService,
+  MonitoringService,
+  BackupService,
+] as const;
 
 export type CatalogEntry = (typeof SERVICE_CATALOG)[number];
 export type ServiceName = CatalogEntry["name"];

@@ -1,6 +1,7 @@
 import Table from "cli-table3";
 import { provisioningLines } from "../hosts/summary";
 import { zoneFile } from "../mail/dns";
+import type { BackupSummary } from "../backup/component";
 import type { RenderedContainer, RenderedStack } from "./render";
 
 /** How a rendered stack is printed: for people (text, markdown) and for scripts (json). No secret is ever printed. */
@@ -32,6 +33,8 @@ export type PlanContainer = Pick<
 export type Plan = Pick<RenderedStack, "stack" | "networks" | "volumes" | "routes" | "dns" | "memory" | "provisioning" | "references"> & {
   resources: number;
   containers: PlanContainer[];
+  /** What of the host's data is backed up, how, where and when (backup/component.ts). */
+  backup: BackupSummary;
 };
 
 /** The JSON contract of docs/contracts.md ("The plan's JSON"), with secret env values replaced by `[secret]`. */
@@ -47,6 +50,7 @@ export function toPlan(rendered: RenderedStack): Plan {
     memory: rendered.memory,
     provisioning: rendered.provisioning,
     references: rendered.references,
+    backup: rendered.outputs.backup,
   };
   return redact(plan, rendered.secrets);
 }
@@ -123,9 +127,22 @@ export function formatText(plan: Plan): string {
   const exceptions = exceptionLines(plan);
   if (exceptions.length) lines.push("Hardening exceptions:", ...exceptions.map((e) => `  ${e}`), "");
   if (plan.provisioning) lines.push(...provisioningLines(plan.provisioning), "");
+  lines.push(...backupLines(plan), "");
   lines.push(...referenceLines(plan).map((line, i) => (i === 0 ? line : `  ${line}`)), ...(plan.references.length ? [""] : []));
   lines.push(memoryLine(plan));
   return lines.join("\n");
+}
+
+/** Per host: where and when the backup runs, and what it keeps of each volume (or why nothing). */
+export function backupLines(plan: Plan): string[] {
+  const { job, volumes } = plan.backup;
+  const head = job
+    ? [
+        `Backup: every day at ${job.at} UTC to ${job.repository}; keeps ${job.keep.daily} daily, ${job.keep.weekly} weekly, ` +
+          `${job.keep.monthly} monthly snapshots; restic check on ${job.checkOn}s`,
+      ]
+    : ["Backup: none on this host (infra:services.backup is not set): the data below is NOT backed up"];
+  return [...head, ...volumes.map((v) => `  ${v.volume}: ${v.keep} (${v.detail})`)];
 }
 
 /** Which settings come from which other stack (read at deploy time through a StackReference). */
@@ -160,6 +177,8 @@ export function formatMarkdown(plan: Plan): string {
   const exceptions = exceptionLines(plan);
   if (exceptions.length) lines.push("", "## Hardening exceptions", "", ...exceptions.map((e) => `- ${e}`));
   if (plan.provisioning) lines.push("", "## Host provisioning", "", "```", ...provisioningLines(plan.provisioning), "```");
+  const [backupHead, ...backupVolumes] = backupLines(plan);
+  lines.push("", "## Backup", "", backupHead, "", ...backupVolumes.map((line) => `- ${line.trim()}`));
   if (plan.references.length)
     lines.push(
       "",

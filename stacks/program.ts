@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { backupSummary, type BackupSummary } from "../backup/component";
 import { HostProvisioning, type ProvisioningSummary } from "../hosts/component";
 import { pinnedHostKeySshOptions } from "../hosts/settings";
 import type { DirectoryEndpoint } from "../platform/directory";
@@ -18,6 +19,8 @@ import { ConfigError, loadStackConfig, type StackConfig } from "./schema";
 export interface HostOutputs {
   urls: string[];
   dns: DnsRecord[];
+  /** What of this host's data is backed up, how, where and when (backup/component.ts). */
+  backup: BackupSummary;
   /** Remote hosts only: what the machine itself is provisioned with over SSH (files, firewall, groups). */
   provisioning?: ProvisioningSummary;
   /** Where the directory runs: the service accounts' passwords the other hosts read (secret). */
@@ -101,6 +104,7 @@ export function defineHost(
   const outputs = pulumi.output({
     urls,
     dns,
+    backup: backupSummary(context.volumes, config.services.backup),
     ...(provisioning ? { provisioning: provisioning.summary } : {}),
     ...(directoryPasswords ? { [DIRECTORY_PASSWORDS_OUTPUT]: directoryPasswords } : {}),
   });

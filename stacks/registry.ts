@@ -1,6 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { Backup } from "../backup/component";
 import { DirectoryServer } from "../ldap/component";
 import { MailServer } from "../mail/component";
+import { Monitoring } from "../monitoring/component";
 import type { ServiceArgs, ServiceOutputs } from "../platform/service";
 import { Collabora } from "../services/collabora/component";
 import { Mattermost } from "../services/mattermost/component";
@@ -21,4 +23,6 @@ export const SERVICE_COMPONENTS: { [D in CatalogEntry as D["name"]]: ServiceComp
   mattermost: Mattermost,
   nextcloud: Nextcloud,
   collabora: Collabora,
+  monitoring: Monitoring,
+  backup: Backup,
 };

@@ -1,7 +1,8 @@
 /**
- * Our own images: ldap/image, every folder with a Dockerfile under mail/, and platform/acme/image. The
- * image name is the one the stacks pin under infra:images.pins (ldap/image -> ldap, mail/postfix ->
- * mail-postfix, platform/acme/image -> acme). hosts/ holds a test-only image and is never pushed.
+ * Our own images: ldap/image, every folder with a Dockerfile under mail/, platform/acme/image,
+ * platform/postgres/image and backup/image. The image name is the one the stacks pin under
+ * infra:images.pins (ldap/image -> ldap, mail/postfix -> mail-postfix, platform/acme/image -> acme,
+ * platform/postgres/image -> postgres, backup/image -> backup). hosts/ holds a test-only image and is never pushed.
  */
 import { readdirSync } from "node:fs";
 import * as path from "node:path";
@@ -20,13 +21,15 @@ export function ownImageOf(dockerfile: string): OwnImage | undefined {
   const dirs = parts.slice(0, -1);
   if (dirs.join("/") === "ldap/image") return { name: "ldap", context: "ldap/image" };
   if (dirs.join("/") === "platform/acme/image") return { name: "acme", context: "platform/acme/image" };
+  if (dirs.join("/") === "platform/postgres/image") return { name: "postgres", context: "platform/postgres/image" };
+  if (dirs.join("/") === "backup/image") return { name: "backup", context: "backup/image" };
   if (dirs[0] === "mail" && dirs.length >= 2) return { name: dirs.join("-"), context: dirs.join("/") };
   return undefined;
 }
 
 /** Every image we push, found from the Dockerfiles in the checkout, sorted by name. */
 export function discoverOwnImages(repoRoot: string): OwnImage[] {
-  const candidates = ["ldap", "mail", "platform"].flatMap((top) => {
+  const candidates = ["ldap", "mail", "platform", "backup"].flatMap((top) => {
     try {
       return (readdirSync(path.join(repoRoot, top), { recursive: true }) as string[]).map((p) => `${top}/${p.split(path.sep).join("/")}`);
     } catch {

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { serviceContainer } from "../../platform/container";
+import type { VolumeBackup } from "../../platform/backup";
 import { Postgres } from "../../platform/postgres";
 import type { ServiceArgs, ServiceOutputs } from "../../platform/service";
 import { smtpClient } from "../../platform/smtp-client";
@@ -13,6 +14,15 @@ const VOLUMES = {
   plugins: "/mattermost/plugins",
   "client-plugins": "/mattermost/client/plugins",
 } as const;
+
+/** What the backup keeps of each (platform/backup.ts): the settings are env, the database is dumped by its block. */
+const VOLUME_BACKUP = {
+  data: { keep: "files" },
+  config: { keep: "files" },
+  logs: { keep: "nothing", because: "logs only" },
+  plugins: { keep: "files" },
+  "client-plugins": { keep: "files" },
+} as const satisfies Record<keyof typeof VOLUMES, VolumeBackup>;
 
 /** The image's `mattermost` user: new named volumes take the ownership of the image's directories. */
 const MATTERMOST_USER = "2000:2000";
@@ -44,7 +54,6 @@ export class Mattermost extends pulumi.ComponentResource implements ServiceOutpu
         database: "mattermost",
         user: "mattermost",
         memoryMb: settings.database.memoryMb,
-        image: settings.database.image,
       },
       { parent: this },
     );
@@ -81,7 +90,7 @@ export class Mattermost extends pulumi.ComponentResource implements ServiceOutpu
           MM_TEAMSETTINGS_ENABLEOPENSERVER: "false",
         },
         volumes: Object.entries(VOLUMES).map(([volume, target]) => ({
-          source: context.volume(`mattermost-${volume}`, this),
+          source: context.volume(`mattermost-${volume}`, this, VOLUME_BACKUP[volume as keyof typeof VOLUMES]),
           target,
         })),
         routes: [{ host: siteHost, port: PORT }],

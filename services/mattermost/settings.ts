@@ -4,8 +4,6 @@ import { hostname, imageRef, memoryMb } from "../../platform/settings";
 import { SmtpSettings } from "../../platform/smtp-client";
 
 export const DEFAULT_IMAGE = "mattermost/mattermost-team-edition:10.5.2";
-/** Mattermost supports PostgreSQL 13 and later; 16 is the project's Postgres block default. */
-export const DATABASE_IMAGE = "postgres:16.4-bookworm";
 
 export const MattermostSettings = z.strictObject({
   /** Team Edition image, pinned by tag (and digest where known). */
@@ -13,12 +11,8 @@ export const MattermostSettings = z.strictObject({
   /** Public host name. Default: `chat.<domain>`. */
   hostname: hostname().optional(),
   memoryMb: memoryMb(2048),
-  database: z
-    .strictObject({
-      image: imageRef().default(DATABASE_IMAGE),
-      memoryMb: memoryMb(512),
-    })
-    .prefault({}),
+  /** Its PostgreSQL: our image, PostgreSQL 15 from Debian (platform/postgres.ts; Mattermost supports 13 and later). */
+  database: z.strictObject({ memoryMb: memoryMb(512) }).prefault({}),
   /** Email notifications through the association's mail server (see platform/smtp-client.ts). */
   smtp: SmtpSettings,
 });
@@ -30,5 +24,7 @@ export const MattermostService = declareService({
   name: "mattermost",
   summary: "Mattermost Team Edition with its PostgreSQL",
   settings: MattermostSettings,
+  /** Its database's (platform/postgres/image). */
+  ownImages: ["postgres"],
   needs: { directory: "optional", mail: "optional" },
 });

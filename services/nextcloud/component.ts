@@ -144,7 +144,6 @@ class NextcloudTenant extends pulumi.ComponentResource {
         database: "nextcloud",
         user: "nextcloud",
         memoryMb: settings.database.memoryMb,
-        image: settings.database.image,
       },
       { parent: this },
     );
@@ -184,8 +183,10 @@ class NextcloudTenant extends pulumi.ComponentResource {
     const runtimeSecrets = { SMTP_PASSWORD: smtp.password };
     const secretsOwner = WWW_DATA_IDS;
     const volumes: VolumeMount[] = [
-      { source: context.volume(`${name}-html`, this), target: HTML_DIR },
-      { source: context.volume(`${name}-data`, this), target: DATA_DIR },
+      // config/config.php (instance id, secrets) and the apps live in html; the members' files in data. Both are
+      // copied after the database's dump: a file uploaded in between is found again by occ files:scan.
+      { source: context.volume(`${name}-html`, this, { keep: "files" }), target: HTML_DIR },
+      { source: context.volume(`${name}-data`, this, { keep: "files" }), target: DATA_DIR },
       ...(tenant.ldap?.certificates ? [{ source: tenant.ldap.certificates, target: DIRECTORY_CA_DIR, readOnly: true }] : []),
     ];
     const sideNetworks = [

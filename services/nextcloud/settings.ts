@@ -6,7 +6,6 @@ import { SmtpSettings } from "../../platform/smtp-client";
 import { quota } from "../../platform/tenants";
 
 export const DEFAULT_IMAGE = "nextcloud:30.0.4-apache";
-export const DATABASE_IMAGE = "postgres:16.4-bookworm";
 
 /** Docker's default address pools: the edge network gets its subnet from them unless the daemon says otherwise. */
 const DOCKER_DEFAULT_POOLS = ["172.16.0.0/12", "192.168.0.0/16"];
@@ -17,7 +16,8 @@ export const NextcloudSettings = z.strictObject({
   image: imageRef().default(DEFAULT_IMAGE),
   /** Memory of each tenant's Nextcloud (apache + PHP). */
   memoryMb: memoryMb(1024),
-  database: z.strictObject({ image: imageRef().default(DATABASE_IMAGE), memoryMb: memoryMb(512) }).prefault({}),
+  /** Each tenant's PostgreSQL: our image, PostgreSQL 15 from Debian (platform/postgres.ts). */
+  database: z.strictObject({ memoryMb: memoryMb(512) }).prefault({}),
   redis: z.strictObject({ memoryMb: memoryMb(128) }).prefault({}),
   /** The background-jobs container of each tenant (busybox crond running cron.php every 5 minutes). */
   cron: z.strictObject({ memoryMb: memoryMb(256) }).prefault({}),
@@ -58,5 +58,7 @@ export const NextcloudService = declareService({
   name: "nextcloud",
   summary: "Nextcloud for the association and each partner association, with PostgreSQL, Redis and cron",
   settings: NextcloudSettings,
+  /** Its databases' (platform/postgres/image). */
+  ownImages: ["postgres"],
   needs: { directory: "optional", mail: "optional", office: "optional" },
 });

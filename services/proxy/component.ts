@@ -18,7 +18,10 @@ export class Proxy extends pulumi.ComponentResource {
     super("infra:service:Proxy", name, {}, opts);
     const { context, settings } = args;
     const acme = settings.tls === "acme";
-    const acmeVolume = context.volume("proxy-acme", this);
+    const acmeVolume = context.volume("proxy-acme", this, {
+      keep: "nothing",
+      because: "Let's Encrypt issues the certificates again at the first start",
+    });
 
     serviceContainer(
       context,

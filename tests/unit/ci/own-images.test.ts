@@ -16,6 +16,8 @@ describe("ownImageOf", () => {
   it.each([
     ["ldap/image/Dockerfile", { name: "ldap", context: "ldap/image" }],
     ["platform/acme/image/Dockerfile", { name: "acme", context: "platform/acme/image" }],
+    ["platform/postgres/image/Dockerfile", { name: "postgres", context: "platform/postgres/image" }],
+    ["backup/image/Dockerfile", { name: "backup", context: "backup/image" }],
     ["mail/postfix/Dockerfile", { name: "mail-postfix", context: "mail/postfix" }],
     ["mail/images/dovecot/Dockerfile", { name: "mail-images-dovecot", context: "mail/images/dovecot" }],
   ])("names the image built from %s", (dockerfile, image) => {

@@ -61,8 +61,8 @@ describe("the upstream image facts table", () => {
     expect(versionProblem("nextcloud:31.0.0-apache")).toMatch(
       /^nextcloud:31\.0\.0-apache: the facts were read for 30\.0\.4-apache; re-read nextcloud\/docker@f4138903.* at 31\.0\.0-apache/,
     );
-    expect(versionProblem("docker.io/library/postgres:17.0-bookworm")).toMatch(
-      /^postgres:17\.0-bookworm: the facts were read for 16\.4-bookworm/,
+    expect(versionProblem("docker.io/library/redis:7.4.2-bookworm")).toMatch(
+      /^redis:7\.4\.2-bookworm: the facts were read for 7\.4\.1-bookworm/,
     );
     expect(versionProblem("ghcr.io/example/unknown:1.0")).toMatch(/no facts/);
   });
@@ -164,11 +164,6 @@ describe("containers that break a fact", () => {
       "Collabora stopped without grace",
       { ...base, image: "collabora/code:24.04.13.3.1", user: null, healthcheck: [] },
       /stop: stop timeout unset \(Docker: 10 s\), destroy grace unset \(provider: 0 s\): coolwsd/,
-    ],
-    [
-      "PostgreSQL with Docker's 10 s",
-      { ...base, image: "postgres:16.4-bookworm", user: "postgres", healthcheck: [], stopTimeoutSeconds: 10, destroyGraceSeconds: 90 },
-      /stop timeout 10: PostgreSQL \(shutdown checkpoint\) needs at least 90 s/,
     ],
     [
       "Redis without maxmemory",
