@@ -188,18 +188,21 @@ class Harness implements RunningStack {
         fs.mkdirSync(path.join(dir, path.dirname(relative)), { recursive: true });
         fs.writeFileSync(path.join(dir, relative), file.content);
         const [owner, group] = file.owner.split(":");
+        // Docker refuses a copy to a read-only root filesystem unless its destination is a mounted volume
+        // (the secrets' /run/secrets): there, copy into the file's own folder.
+        const into = spec.readOnly ? path.dirname(relative) : ".";
         const tar = execFileSync("tar", [
           "--numeric-owner",
           `--owner=${owner}`,
           `--group=${group}`,
           `--mode=${file.mode}`,
           "-C",
-          dir,
+          path.join(dir, into),
           "-cf",
           "-",
-          relative,
+          path.relative(into, relative),
         ]);
-        await dockerOk(["cp", "-", `${this.prefix + spec.name}:/`], { input: tar });
+        await dockerOk(["cp", "-", `${this.prefix + spec.name}:/${into === "." ? "" : into}`], { input: tar });
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

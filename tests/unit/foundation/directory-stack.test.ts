@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { formatJson, formatText, toPlan } from "../../../stacks/plan-format";
 import { renderStack, type RenderedStack } from "../../../stacks/render";
 import { directoryPasswordSources } from "../../../stacks/rules";
+import { containerOf } from "../../helpers/rendered";
 
 /** pica01 reads the directory that runs on pica02: the service accounts' passwords come from pica02's stack. */
 describe("cross-host wiring through the directory's stack", () => {
@@ -25,7 +26,7 @@ describe("cross-host wiring through the directory's stack", () => {
 
   it("pica01's Mattermost and Nextcloud send mail with the passwords pica02's directory generated", () => {
     expect(env(pica01, "mattermost").MM_EMAILSETTINGS_SMTPPASSWORD).toBe(generated(pica02, "password-ldap-mattermost"));
-    expect(env(pica01, "nextcloud-asso").SMTP_PASSWORD).toBe(generated(pica02, "password-ldap-nextcloud"));
+    expect(containerOf(pica01, "nextcloud-asso").secrets.SMTP_PASSWORD).toBe(generated(pica02, "password-ldap-nextcloud"));
   });
 
   it("pica01's hosts bind to the directory with pica02's hosts password, and pica02's with its own", () => {
