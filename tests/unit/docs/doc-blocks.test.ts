@@ -52,7 +52,11 @@ describe("reading the documents' shell blocks", () => {
     ["a\nb\n", "a\nc\n", false],
     ["a\nb\nc\n", "a\nb\n", false],
     ["banner\na\n", "...\na\n", true],
-  ])("compares %j with the shown %j line by line, '...' standing for any lines", (actual, shown, expected) => {
+    ["cannot reach ldaps://172.28.0.2:636: refused\n", "cannot reach ...: refused\n", true],
+    ["cannot reach ldaps://172.28.0.2:636: timeout\n", "cannot reach ...: refused\n", false],
+    ["a.b\n", "a.b\n", true],
+    ["axb\n", "a.b\n", false],
+  ])("compares %j with the shown %j line by line, '...' standing for any lines or any text in a line", (actual, shown, expected) => {
     expect(matchesShownOutput(actual, shown)).toBe(expected);
   });
 });
