@@ -1,0 +1,67 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { SECRETS_DIR } from "../../../platform/container";
+import { toPlan } from "../../../stacks/plan-format";
+import { listStacks, renderStack, type RenderedStack } from "../../../stacks/render";
+
+/**
+ * Secrets reach containers as files (platform/container.ts `secretEnv`), never through the environment,
+ * which `docker inspect` shows to anyone who may use the Docker API. Checked over every container of every
+ * stack; tests/integration/hosts/secrets.test.ts inspects the running containers.
+ */
+describe.each(listStacks())("secrets of the containers of stack %s", (stackName) => {
+  let stack: RenderedStack;
+  beforeAll(async () => {
+    stack = await renderStack(stackName);
+  });
+
+  it("puts no secret in any container's environment, unless its image reads it from there only (a labelled exception naming it)", () => {
+    const inEnv = stack.containers.filter((c) => c.secretEnv.length > 0);
+    for (const c of inEnv) {
+      const why = c.exceptions.secretsInEnv ?? "";
+      expect(
+        c.secretEnv.filter((key) => !why.includes(key)),
+        `${c.name}: secrets in env without exceptions.secretsInEnv naming them`,
+      ).toEqual([]);
+    }
+    const values = stack.containers.flatMap((c) =>
+      Object.values(c.env).filter((value) => !inEnv.includes(c) && stack.secrets.includes(value)),
+    );
+    expect(values).toEqual([]);
+  });
+
+  it("writes each secret to /run/secrets/<VAR>, mode 0400, owned by a numeric uid:gid, and names it in <VAR>_FILE", () => {
+    for (const c of stack.containers) {
+      for (const [key, value] of Object.entries(c.secrets)) {
+        const file = c.files.find((f) => f.path === `${SECRETS_DIR}/${key}`);
+        expect(file, `${c.name} ${key}`).toMatchObject({ mode: "0400", content: value });
+        expect(file?.owner, `${c.name} ${key}`).toMatch(/^\d+:\d+$/);
+        expect(c.env[`${key}_FILE`], `${c.name} ${key}`).toBe(`${SECRETS_DIR}/${key}`);
+        // A secret, or a file made of secrets (a .pgpass line).
+        expect(
+          stack.secrets.some((secret) => value.includes(secret)),
+          `${c.name} ${key}`,
+        ).toBe(true);
+      }
+    }
+  });
+
+  it("gives a read-only container with secrets a volume of its own at /run/secrets (uploads cannot write its root filesystem)", () => {
+    for (const c of stack.containers.filter((c) => c.readOnly && Object.keys(c.secrets).length > 0)) {
+      expect(
+        c.volumes.find((v) => v.target === SECRETS_DIR),
+        c.name,
+      ).toEqual({
+        source: `${c.name}-secrets`,
+        target: SECRETS_DIR,
+        readOnly: false,
+        kind: "volume",
+      });
+    }
+  });
+
+  it("prints no secret file's content in the plan", () => {
+    const plan = JSON.stringify(toPlan(stack));
+    const files = stack.containers.flatMap((c) => Object.values(c.secrets));
+    expect(files.filter((value) => plan.includes(value))).toEqual([]);
+  });
+});
