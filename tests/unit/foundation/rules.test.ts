@@ -94,7 +94,7 @@ type Images = { build: true } | { pins: Record<string, string> };
 describe.each<{ case: string; images: Images; services: Record<string, unknown>; problems: unknown[] }>([
   { case: "images built on the host", images: { build: true }, services: { ldap: {} }, problems: [] },
   { case: "every run image pinned", images: { pins: { ldap: PIN, acme: PIN } }, services: { ldap: {} }, problems: [] },
-  { case: "services running none of our images", images: { pins: {} }, services: { mattermost: {} }, problems: [] },
+  { case: "services running none of our images", images: { pins: {} }, services: { collabora: {} }, problems: [] },
   {
     case: "the directory's images not pinned (slapd's, and the ACME client's that keeps its certificate)",
     images: { pins: {} },

@@ -24,10 +24,11 @@ describe("npm run secrets: what a stack still needs before its first pulumi up",
 
   it("tells a secret set for real from the example value", () => {
     const config = structuredClone(readStackFile("pica01")) as any;
+    const registry = () => secretsReport(config).secrets.filter((s) => s.path.startsWith("images."));
     config["infra:images"].registryAuth.password = real;
-    expect(secretsReport(config).secrets).toEqual([{ path: "images.registryAuth.password", state: "set" }]);
+    expect(registry()).toEqual([{ path: "images.registryAuth.password", state: "set" }]);
     config["infra:images"].registryAuth.password = example;
-    expect(secretsReport(config).secrets).toEqual([{ path: "images.registryAuth.password", state: "example" }]);
+    expect(registry()).toEqual([{ path: "images.registryAuth.password", state: "example" }]);
   });
 
   it("reports a missing secret with its key path among the stack's problems", () => {

@@ -30,7 +30,8 @@ describe("web services as rendered for pica01", () => {
     expect(containerOf(stack, "collabora").image).toBe(COLLABORA_IMAGE);
     for (const name of ["nextcloud-asso", "nextcloud-asso-cron", "nextcloud-transition"])
       expect(containerOf(stack, name).image).toBe(NEXTCLOUD_IMAGE);
-    expect(containerOf(stack, "mattermost-db").image).toMatch(/^postgres:(1[4-9]|[2-9]\d)\./);
+    // Our PostgreSQL image (platform/postgres/image), pinned like our other images.
+    expect(containerOf(stack, "mattermost-db").image).toMatch(/\/infra\/postgres:\w+@sha256:[a-f0-9]{64}$/);
   });
 
   it("runs Mattermost as the image's user with its state on volumes and its site URL", () => {
@@ -68,12 +69,14 @@ describe("web services as rendered for pica01", () => {
     }
   });
 
-  it("gives each tenant its own internal network, shared only by its app, cron, job, database and Redis", () => {
+  it("gives each tenant its own internal network, shared only by its app, cron, job, database and Redis (and the backup's dump)", () => {
     for (const tenant of ["asso", "transition"]) {
       const members = stack.containers
         .filter((c) => c.networks.includes(`nextcloud-${tenant}`))
         .map((c) => c.name.replace(/-occ-.*/, "-occ"));
       expect(members).toEqual([
+        // pg_dump of the tenant's database (backup/component.ts).
+        "backup",
         `nextcloud-${tenant}`,
         `nextcloud-${tenant}-cron`,
         `nextcloud-${tenant}-db`,
