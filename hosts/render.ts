@@ -33,12 +33,14 @@ export const PACKAGES = [
   "ca-certificates",
   "nftables",
   "unattended-upgrades",
+  // The tech group's restricted Docker API (docker-tech-api.cfg).
+  "haproxy",
 ];
 
 /** Directory groups and what they give on a host. */
 export const ACCESS_GROUPS = {
-  tech: "log in with their directory SSH keys while assoAccessEnd is ahead; local docker group",
-  admins: "log in likewise; sudo (with their directory password)",
+  tech: "log in with their directory SSH keys while assoAccessEnd is ahead; docker-tech: containers' status, logs and restart, nothing else",
+  admins: "log in likewise; sudo (with their directory password); the docker group (the whole engine)",
 } as const;
 
 export const WEB_PORTS = [
@@ -150,6 +152,8 @@ export function renderHostFiles(input: HostRenderInput): HostFile[] {
     file("sudoers-admins", "/etc/sudoers.d/50-admins", "0440"),
     file("group.conf", "/etc/security/group.conf", "0644"),
     file("pam-docker-group", "/usr/share/pam-configs/infra-docker-group", "0644"),
+    file("docker-tech-api.cfg", "/etc/haproxy/haproxy.cfg", "0644"),
+    file("docker-tech-api.sh", "/etc/profile.d/docker-tech-api.sh", "0644"),
     file("nftables.conf", "/etc/nftables.conf", "0755"),
     file("unattended-upgrades.conf", "/etc/apt/apt.conf.d/52infra-unattended-upgrades", "0644"),
   ];

@@ -75,11 +75,12 @@ describe.runIf(dockerAvailable())("logins on a provisioned host", () => {
   }
 
   function scenarios(when: string) {
-    it(`lets an active tech member in with their key, in the docker group (${when})`, async () => {
+    it(`lets an active tech member in with their key, in the restricted Docker API's group and not the docker group (${when})`, async () => {
       const login = await loginGroups(tess.uid);
       expect(login.stderr).toBe("");
       expect(login.ok).toBe(true);
-      expect(login.groups).toEqual(expect.arrayContaining(["tech", "docker"]));
+      expect(login.groups).toEqual(expect.arrayContaining(["tech", "docker-tech"]));
+      expect(login.groups).not.toContain("docker");
     });
 
     it(`refuses sudo to a tech member (${when})`, async () => {
@@ -91,7 +92,7 @@ describe.runIf(dockerAvailable())("logins on a provisioned host", () => {
     it(`lets an admin in and gives them sudo with their directory password (${when})`, async () => {
       const login = await loginGroups(adam.uid);
       expect(login.ok).toBe(true);
-      expect(login.groups).toContain("admins");
+      expect(login.groups).toEqual(expect.arrayContaining(["admins", "docker"]));
       expect(await sudoAsRoot(adam.uid)).toEqual({ ok: true, output: "0\n" });
     });
 

@@ -29,6 +29,8 @@ describe.runIf(dockerAvailable())("host setup script", () => {
       "systemctl enable sssd.service",
       "systemctl restart sssd.service",
       "systemctl reload ssh.service",
+      "systemctl enable haproxy.service",
+      "systemctl restart haproxy.service",
     ]);
     expect(ruleset).toMatch(/tcp dport \{ 22, 80, 443 \} accept/);
   });

@@ -44,6 +44,8 @@ describe.each(["pica01", "pica02"])("provisioning of %s", (stack) => {
     expect(copies.map((c) => c.inputs.remotePath).sort()).toEqual(
       [
         "directory-authorized-keys",
+        "docker-tech-api.cfg",
+        "docker-tech-api.sh",
         "group.conf",
         "install-bind-password.sh",
         "nftables.conf",

@@ -93,9 +93,15 @@ describe("rendered host files", () => {
     expect(fileOf("directory-authorized-keys", files).content).toContain("LDAPTLS_CACERT='/etc/infra-host/directory-ca.crt'");
   });
 
-  it("gives sudo to the admins group only, and the docker group to tech", () => {
+  it("gives sudo and the docker group (the whole engine) to the admins only, the restricted API's group to tech", () => {
     expect(settings(fileOf("sudoers-admins").content)).toEqual(["%admins ALL=(ALL:ALL) ALL"]);
-    expect(settings(fileOf("group.conf").content)).toEqual(["*;*;%tech;Al0000-2400;docker"]);
+    expect(settings(fileOf("group.conf").content)).toEqual(["*;*;%tech;Al0000-2400;docker-tech", "*;*;%admins;Al0000-2400;docker"]);
+  });
+
+  it("serves the tech group's Docker API on a socket of group docker-tech only (mode 660), with haproxy from Debian", () => {
+    expect(fileOf("docker-tech-api.cfg").target).toBe("/etc/haproxy/haproxy.cfg");
+    expect(settings(fileOf("docker-tech-api.cfg").content)).toContain("bind unix@/run/docker-tech.sock mode 660 group docker-tech");
+    expect(fileOf("docker-tech-api.sh").content).toContain("DOCKER_HOST=unix:///run/docker-tech.sock");
   });
 
   it("opens only the given ports, in a table of its own that leaves Docker's rules alone", () => {
