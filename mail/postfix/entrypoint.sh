@@ -58,8 +58,11 @@ postconf -M "$sieve=$internal_ip:10025 inet n - n - - smtpd"
 # No rspamd here: the message was filtered when it arrived; its header From (the member, for a vacation
 # reply) would otherwise look like a forgery of our domain from outside.
 # Every client of this address is trusted (mynetworks): Postfix insists on a relay rule that can refuse.
+# The member's sending limits apply (sending-limits.sh keys on the envelope sender here, the member:
+# dovecot.conf's sieve_redirect_envelope_from and sieve_vacation_send_from_recipient).
 postconf -P "$sieve/syslog_name=postfix/sieve" "$sieve/mynetworks=0.0.0.0/0" "$sieve/smtpd_relay_restrictions=permit_mynetworks,reject" \
-  "$sieve/smtpd_sender_restrictions=" "$sieve/smtpd_milters=" "$sieve/smtpd_tls_security_level=none"
+  "$sieve/smtpd_sender_restrictions=" "$sieve/smtpd_milters=" "$sieve/smtpd_tls_security_level=none" \
+  "$sieve/smtpd_end_of_data_restrictions=\$submission_sending_limits"
 
 # The certificate comes from the dovecot container (self-signed), the mail-acme container (ACME) or the
 # host (a directory). Wait for it, saying so, rather than exit into a restart loop; the container stays

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Postfix policy service (master.cf `sending-limits`, spawned per connection as the unprivileged
-# `limits` user): per authenticated login, at most MESSAGES messages and RECIPIENTS recipients over the
+# `limits` user): per authenticated login (or, on the Sieve listener, per member), at most MESSAGES messages and RECIPIENTS recipients over the
 # last hour (sliding window), both read from /etc/postfix/sending-limits (written by entrypoint.sh from
 # the stack's sendingLimits). Asked at the end of each submitted message (smtpd_end_of_data_restrictions):
 # over a limit, the message is deferred with 451 4.7.1 and Postfix logs "reject: END-OF-MESSAGE ...
@@ -55,7 +55,9 @@ while :; do
     request[${line%%=*}]=${line#*=}
   done
   if [ "${request[protocol_state]:-}" = "END-OF-MESSAGE" ]; then
-    action=$(decide "${request[sasl_username]:-}" "${request[recipient_count]:-1}")
+    # The login on submission; on the Sieve listener (no login) the envelope sender, the member whose
+    # redirect or vacation reply it is (a null sender is not counted).
+    action=$(decide "${request[sasl_username]:-${request[sender]:-}}" "${request[recipient_count]:-1}")
   else
     action=DUNNO
   fi

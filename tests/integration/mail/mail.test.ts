@@ -42,6 +42,8 @@ const erin: Person = { uid: "erin", mail: `erin@${DOMAIN}`, password: "erin-Secr
 /** Members whose Sieve scripts the vacation and redirect scenarios set. */
 const fred: Person = { uid: "fred", mail: `fred@${DOMAIN}`, password: "fred-Secret-1", aliases: [] };
 const gina: Person = { uid: "gina", mail: `gina@${DOMAIN}`, password: "gina-Secret-1", aliases: [] };
+/** A member whose Sieve script redirects everything outside: only the Sieve sending-limit scenario uses him. */
+const hank: Person = { uid: "hank", mail: `hank@${DOMAIN}`, password: "hank-Secret-1", aliases: [] };
 /** The issue's example: with the limit set to 30 messages an hour, the 31st is deferred. */
 const SENDING_LIMITS = { messagesPerHour: 30, recipientsPerHour: 90 };
 
@@ -76,7 +78,7 @@ describe.runIf(dockerAvailable())("mail server", () => {
     mx = await stack.ip("mail-postfix");
     imap = await stack.ip("mail-dovecot");
     // alice owns contact@ (alias); alice and bob are in the tech group; carol is not.
-    await seedPeople(stack, [alice, bob, carol, dave, erin, fred, gina], [alice, bob]);
+    await seedPeople(stack, [alice, bob, carol, dave, erin, fred, gina, hank], [alice, bob]);
   });
   afterAll(async () => {
     await stack?.teardown();
@@ -305,6 +307,30 @@ describe.runIf(dockerAvailable())("mail server", () => {
       // Another login is not affected.
       const other = await smtp(...submissionAs(carol), ...message(carol.mail, bob.mail, subject("limit other user")));
       expect(other.transcript).toMatch(/<~  250 2\.0\.0 Ok: queued/);
+    });
+
+    it("counts a member's Sieve redirects to an outside address against their sending limit (limit 30): the 31st is deferred and logged", async () => {
+      const put = await stack.exec("mail-dovecot", ["doveadm", "sieve", "put", "-u", hank.mail, "-a", "away"], {
+        input: 'redirect "hank.elsewhere@example.org";\n',
+      });
+      expect(put.exitCode, put.stderr).toBe(0);
+      for (let n = 1; n <= SENDING_LIMITS.messagesPerHour + 1; n++) {
+        const sent = await smtp(...message(OUTSIDER, hank.mail, subject(`redirected outside ${n}`)));
+        expect(sent.transcript, `message ${n}`).toMatch(/<-  250 2\.0\.0 Ok: queued/);
+      }
+      // Deferred where Dovecot hands the redirect over (the Sieve listener), logged as monitoring expects.
+      const over =
+        /postfix\/sieve\/smtpd\[\d+\]: .*reject: END-OF-MESSAGE .*451 4\.7\.1 .*sending limit: hank@asso\.localhost sent 30 messages/;
+      const deadline = Date.now() + 60_000;
+      let log = "";
+      while (!over.test(log) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        log = await dockerOk(["logs", `${stack.prefix}mail-postfix`]);
+      }
+      expect(log).toMatch(over);
+      // The 30 that left are counted against hank, the member whose script sent them.
+      const counted = await stack.exec("mail-postfix", ["cat", "/var/lib/sending-limits/hank@asso.localhost"]);
+      expect(counted.stdout.trim().split("\n")).toHaveLength(SENDING_LIMITS.messagesPerHour);
     });
 
     it("defers a message that takes one login over its recipients an hour (limit 90)", async () => {

@@ -115,6 +115,26 @@ describe("sending-limits.sh (Postfix policy service)", () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("counts a member's Sieve redirects and vacation replies (no login: the envelope sender) in the same hour as their submissions", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sending-limits-"));
+    const sieve = (sender: string) => `request=smtpd_access_policy\nprotocol_state=END-OF-MESSAGE\nsender=${sender}\nrecipient_count=1\n\n`;
+    try {
+      fs.writeFileSync(path.join(dir, "limits"), "MESSAGES=2\nRECIPIENTS=5\n");
+      expect(ask(dir, [["a@x", 1]])).toEqual(["DUNNO"]);
+      const answers = execFileSync("bash", [path.join(MAIL, "postfix/sending-limits.sh")], {
+        env: { ...process.env, SENDING_LIMITS_CONF: path.join(dir, "limits"), SENDING_LIMITS_STATE: dir },
+        input: sieve("a@x") + sieve("a@x") + sieve(""),
+      }).toString();
+      expect(answers.split("\n\n").filter(Boolean)).toEqual([
+        "action=DUNNO",
+        "action=451 4.7.1 sending limit: a@x sent 2 messages in the last hour (limit 2); try again later",
+        "action=DUNNO",
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("cert-watch.sh", () => {
