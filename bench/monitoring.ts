@@ -21,6 +21,7 @@ const MONITORING = [
   "monitoring-blackbox",
   "monitoring-node",
   "monitoring-containers",
+  "monitoring-mail-queue",
 ];
 /** What a second host adds: its exporters only. */
 const PER_HOST = ["monitoring-node", "monitoring-containers"];

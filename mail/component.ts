@@ -34,6 +34,9 @@ export const POSTFIX_INTERNAL_HOSTNAME = "mail-postfix-internal";
  * Postfix master reads it as root (DAC_OVERRIDE).
  */
 export const VMAIL_USER = { name: "vmail", uid: 5000, gid: 5000 } as const;
+
+/** The postdrop group of the Postfix image (made by Debian's package on the base; the monitoring scenarios read the queue with it). */
+export const POSTDROP_GID = 103;
 /**
  * rspamd's user, with the ids Debian's package gives it on our base (they own the DKIM key file). The mail
  * scenarios start the image, so a package that moved them would fail there, not on a host.
@@ -237,6 +240,7 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
         submissionPort: 587,
         network: networks.submission,
         selfSignedCertificate: settings.tls.source === "self-signed",
+        queue: { volume: volumes.queue, gid: POSTDROP_GID },
       },
     };
 

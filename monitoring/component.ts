@@ -68,7 +68,7 @@ export class Monitoring extends pulumi.ComponentResource implements ServiceOutpu
             target: "/var/lib/monitoring",
           },
         ],
-        files: [config("scrape.yml", scrapeConfig(host, this.probes, settings))],
+        files: [config("scrape.yml", scrapeConfig(host, this.probes, settings, { mailQueue: endpoints.mail !== undefined }))],
         healthcheck: { test: httpHealth(PORTS.store, "/health"), intervalSeconds: 30 },
         stopGraceSeconds: 30,
       },
@@ -103,7 +103,9 @@ export class Monitoring extends pulumi.ComponentResource implements ServiceOutpu
 
     // Alert mail: submission as the monitoring account, to the tech group's address.
     const smtp = smtpClient("monitoring", domain, settings.smtp, endpoints);
-    const webhook = settings.routes.mattermost?.webhookUrl;
+    const mattermost = settings.routes.mattermost;
+    const server = (mattermost?.server ?? `https://chat.${domain}`).replace(/\/+$/, "");
+    const webhook = mattermost && pulumi.interpolate`${server}/hooks/${mattermost.hookKey}`;
     const alertmanagerYaml = pulumi.all([smtp.password, webhook ?? ""]).apply(([password, webhookUrl]) =>
       alertmanagerConfig(
         settings,
@@ -208,10 +210,42 @@ export class Monitoring extends pulumi.ComponentResource implements ServiceOutpu
       { parent: this },
     );
 
-    const watched = declared
-      .filter((c) => !c.oneShot && settings.probes[c.service]?.enabled !== false)
-      .map((c) => `${c.name}=${c.service}`)
-      .join(" ");
+    // The mail queue, asked of Postfix's showq service through its spool (read-only), when it runs here.
+    const queue = endpoints.mail?.queue;
+    if (queue) {
+      serviceContainer(
+        context,
+        MONITORING_HOSTS.mailQueue,
+        {
+          service: "monitoring",
+          role: "app",
+          image,
+          user: `nobody:${queue.gid}`,
+          networks: [{ network }],
+          memoryMb: settings.memory.mailQueue,
+          command: [
+            "prometheus-postfix-exporter",
+            `--web.listen-address=:${PORTS.mailQueue}`,
+            "--postfix.showq_path=/var/spool/postfix/public/showq",
+            // Postfix logs to the container's output, not to a file: the queue is what is read here.
+            "--postfix.logfile_path=/dev/null",
+          ],
+          volumes: [{ source: queue.volume, target: "/var/spool/postfix", readOnly: true }],
+          readOnlyRootfs: true,
+          healthcheck: { test: httpHealth(PORTS.mailQueue, "/metrics"), intervalSeconds: 30 },
+        },
+        { parent: this },
+      );
+    }
+
+    // Read once the whole host is declared (an Output's callback runs after the program's synchronous part),
+    // so that the containers of the services built after this one, and the proxy's, are watched too.
+    const watched = pulumi.output(MONITORING_HOSTS.containers).apply(() =>
+      context.containers
+        .filter((c) => !c.oneShot && settings.probes[c.service]?.enabled !== false)
+        .map((c) => `${c.name}=${c.service}`)
+        .join(" "),
+    );
     serviceContainer(
       context,
       MONITORING_HOSTS.containers,

@@ -16,9 +16,10 @@ export const MONITORING_HOSTS = {
   blackbox: "monitoring-blackbox",
   node: "monitoring-node",
   containers: "monitoring-containers",
+  mailQueue: "monitoring-mail-queue",
 } as const;
 
-export const PORTS = { store: 8428, alerts: 8880, alertmanager: 9093, blackbox: 9115, node: 9100 } as const;
+export const PORTS = { store: 8428, alerts: 8880, alertmanager: 9093, blackbox: 9115, node: 9100, mailQueue: 9154 } as const;
 
 const at = (host: string, port: number) => `${host}:${port}`;
 
@@ -28,7 +29,12 @@ export function duration(seconds: number): string {
 }
 
 /** VictoriaMetrics' scrape configuration (Prometheus format): the exporters, then each probe through the blackbox. */
-export function scrapeConfig(host: string, probes: readonly Probe[], settings: Pick<MonitoringConfig, "scrapeIntervalSeconds">): string {
+export function scrapeConfig(
+  host: string,
+  probes: readonly Probe[],
+  settings: Pick<MonitoringConfig, "scrapeIntervalSeconds">,
+  options: { mailQueue: boolean },
+): string {
   const interval = settings.scrapeIntervalSeconds;
   const job = (name: string, target: string) => ({ job_name: name, static_configs: [{ targets: [target], labels: { host } }] });
   // The jobs' textfile metrics carry their own `job` label (platform/job-metrics.ts): the node job keeps it.
@@ -41,6 +47,7 @@ export function scrapeConfig(host: string, probes: readonly Probe[], settings: P
       job("vmalert", at(MONITORING_HOSTS.alerts, PORTS.alerts)),
       job("alertmanager", at(MONITORING_HOSTS.alertmanager, PORTS.alertmanager)),
       job("blackbox", at(MONITORING_HOSTS.blackbox, PORTS.blackbox)),
+      ...(options.mailQueue ? [job("mail-queue", at(MONITORING_HOSTS.mailQueue, PORTS.mailQueue))] : []),
       {
         job_name: "probe",
         metrics_path: "/probe",
@@ -217,6 +224,9 @@ export function alertRules(settings: Pick<MonitoringConfig, "alerts" | "probes" 
   return stringify({ groups: [{ name: "infra", interval: duration(settings.evaluationIntervalSeconds), rules }] });
 }
 
+/** Each alert of a notification on its own line: its summary (the rules' annotation). */
+const SUMMARY_LINES = "{{ range .Alerts }}{{ .Status }}: {{ .Annotations.summary }}\n{{ end }}";
+
 /** How alert mail leaves: submission with STARTTLS as the monitoring account. */
 export interface MailRoute {
   to: string;
@@ -254,6 +264,8 @@ export function alertmanagerConfig(
             require_tls: true,
             tls_config: { insecure_skip_verify: !mail.verifyCertificate },
             send_resolved: true,
+            // A plain-text part, one line per alert, readable in any mail client (beside the default HTML).
+            text: SUMMARY_LINES,
           },
         ],
         // Mattermost's incoming webhooks take Slack's payload.
@@ -265,7 +277,7 @@ export function alertmanagerConfig(
                   send_resolved: true,
                   username: "monitoring",
                   title: "{{ .Status | toUpper }}: {{ .CommonLabels.alertname }} on {{ .CommonLabels.host }}",
-                  text: "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ end }}",
+                  text: SUMMARY_LINES,
                 },
               ],
             }

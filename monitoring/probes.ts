@@ -69,17 +69,16 @@ export function deriveProbes(
   directory: { service: string; host: string; port: number } | undefined,
   overrides: ProbeOverrides = {},
 ): Probe[] {
+  // The directory by the name its certificate carries, on its internal network, published or not.
+  const isDirectoryPort = (service: string, port: number) => directory?.service === service && directory.port === port;
   const probes = containers.flatMap((container) => [
     ...container.routes.map((route) => probe(container.service, "https", `https://${route.host}/`)),
     ...container.publishedPorts.flatMap((port) => {
       const module = moduleForPort(port);
-      return module ? [probe(container.service, module, `${container.name}:${port}`)] : [];
+      return module && !isDirectoryPort(container.service, port) ? [probe(container.service, module, `${container.name}:${port}`)] : [];
     }),
   ]);
-  // The directory is probed on its internal network even when its port is not published (local).
-  if (directory && !probes.some((p) => p.service === directory.service && p.target.endsWith(`:${directory.port}`))) {
-    probes.push(probe(directory.service, "tls", `${directory.host}:${directory.port}`));
-  }
+  if (directory) probes.push(probe(directory.service, "tls", `${directory.host}:${directory.port}`));
   const unique = new Map(probes.map((p) => [p.name, p]));
   return [...unique.values()].filter((p) => overrides[p.service]?.enabled !== false).sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -65,13 +65,24 @@ export const MonitoringSettings = z.strictObject({
     .strictObject({
       /** The tech team's address. Default: the tech group's, `tech@<domain>`. */
       mail: z.strictObject({ to: email().optional() }).prefault({}),
-      /** A Mattermost incoming webhook (Integrations > Incoming Webhooks): its URL, encrypted in the stack file. */
-      mattermost: z.strictObject({ webhookUrl: secretSetting() }).optional(),
+      /**
+       * A Mattermost incoming webhook (Integrations > Incoming Webhooks): alerts are posted to
+       * `<server>/hooks/<hookKey>`. `server` defaults to the association's Mattermost, `https://chat.<domain>`;
+       * `hookKey` (the end of the webhook's URL: whoever has it may post) is encrypted in the stack file.
+       */
+      mattermost: z
+        .strictObject({
+          server: z
+            .url({ protocol: /^https?$/, error: "expected the Mattermost server's URL, such as https://chat.example.org" })
+            .optional(),
+          hookKey: secretSetting(),
+        })
+        .optional(),
     })
     .prefault({}),
   /** How alert mail is sent: submission as the `monitoring` account (same rules as the web services' `smtp`). */
   smtp: SmtpSettings,
-  /** Memory limits. VictoriaMetrics 96, vmalert 32, Alertmanager 32, blackbox 24, node exporter 24, containers 16 (MiB). */
+  /** Memory limits. VictoriaMetrics 96, vmalert 32, Alertmanager 32, blackbox 24, node exporter 24, containers 16, mail queue 16 (MiB). */
   memory: z
     .strictObject({
       store: memoryMb(96),
@@ -80,6 +91,7 @@ export const MonitoringSettings = z.strictObject({
       blackbox: memoryMb(24),
       node: memoryMb(24),
       containers: memoryMb(16),
+      mailQueue: memoryMb(16),
     })
     .prefault({}),
 });

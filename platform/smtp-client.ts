@@ -19,6 +19,11 @@ export interface MailEndpoint {
   network: docker.Network;
   /** The certificate is self-signed (local): clients on this host cannot verify it against public CAs. */
   selfSignedCertificate: boolean;
+  /**
+   * Postfix's queue (its spool volume), for monitoring's queue exporter: it asks Postfix's showq service
+   * through `public/showq`, which the group `gid` (postdrop) may enter. Mounted read-only.
+   */
+  queue: { volume: docker.Volume; gid: number };
 }
 
 export const SmtpSettings = z

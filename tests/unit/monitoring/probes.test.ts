@@ -40,7 +40,13 @@ describe("deriveProbes", () => {
       ["imaps://mail-dovecot:993", "smtp+starttls://mail-postfix:25", "smtp+starttls://mail-postfix:587", "smtps://mail-postfix:465"],
     ],
     ["probes the directory on its network when its port is not published", [], directory, {}, ["ldaps://ldap.example.org:636"]],
-    ["probes a published directory once", [container("ldap", "ldap", { publishedPorts: [636] })], directory, {}, ["ldaps://ldap:636"]],
+    [
+      "probes a published directory once, by its certificate's name",
+      [container("ldap", "ldap", { publishedPorts: [636] })],
+      directory,
+      {},
+      ["ldaps://ldap.example.org:636"],
+    ],
     [
       "drops the probes of a service switched off by override",
       [chat, dovecot],

@@ -14,6 +14,7 @@ const MONITORING = [
   "monitoring-blackbox",
   "monitoring-node",
   "monitoring-containers",
+  "monitoring-mail-queue",
 ];
 
 function configFile(stack: RenderedStack, container: string, file: string): any {
@@ -68,12 +69,22 @@ describe("monitoring of the local stack", () => {
     expect(probeLabels(more).map((l) => l.probe)).toContain("https://cloud.other.localhost/");
   });
 
-  it("watches the health of every long-running container of the services it probes", () => {
+  it("watches the health of every long-running container of the host, the proxy's and its own included", () => {
     const watched = containerOf(local, "monitoring-containers")
       .env.MONITORING_CONTAINERS.split(" ")
       .map((pair) => pair.split("=")[0]);
-    const expected = local.containers.filter((c) => c.restart !== "no" && !["proxy", "monitoring"].includes(c.service)).map((c) => c.name);
-    expect(watched).toEqual(expect.arrayContaining(expected));
+    const expected = local.containers.filter((c) => c.restart !== "no").map((c) => c.name);
+    expect(expected).toEqual(expect.arrayContaining(["proxy", "mail-dovecot", "monitoring"]));
+    expect([...watched].sort()).toEqual([...expected].sort());
+  });
+
+  it("stops watching the containers of a service whose probes are switched off", async () => {
+    const quiet = await renderVariant("local", (c) => {
+      c["infra:services"].monitoring = { probes: { collabora: { enabled: false } } };
+    });
+    const watched = containerOf(quiet, "monitoring-containers").env.MONITORING_CONTAINERS;
+    expect(watched).not.toMatch(/collabora/);
+    expect(watched).toMatch(/mail-dovecot=mail/);
   });
 
   it("fits the whole monitoring service in 256 MiB", () => {
@@ -95,11 +106,11 @@ describe("monitoring of the local stack", () => {
 
   it("posts to Mattermost in Slack's format when a webhook is set", async () => {
     const withHook = await renderVariant("local", (c) => {
-      c["infra:services"].monitoring = { routes: { mattermost: { webhookUrl: { secure: "v1:aG9vaw==:aG9vaw==" } } } };
+      c["infra:services"].monitoring = { routes: { mattermost: { hookKey: { secure: "v1:aG9vaw==:aG9vaw==" } } } };
     });
     const slack = configFile(withHook, "monitoring-alertmanager", "alertmanager.yml").receivers[0].slack_configs[0];
     expect(slack.send_resolved).toBe(true);
-    expect(slack.api_url).toMatch(/^m[0-9a-f]+$/);
+    expect(slack.api_url).toMatch(/^https:\/\/chat\.asso\.localhost\/hooks\/m[0-9a-f]+$/);
   });
 
   it("keeps the thresholds of docs/alerts.md by default", () => {
@@ -118,7 +129,7 @@ describe("monitoring settings errors", () => {
     [
       "a probe override for a service the host does not run",
       (s) => (s.monitoring = { probes: { gitea: { enabled: false } } }),
-      "services.monitoring.probes.gitea: unknown service 'gitea'; expected one of this host's services: proxy, ldap, mail, mattermost, nextcloud, collabora, monitoring",
+      "services.monitoring.probes.gitea: unknown service 'gitea'; expected one of this host's services: proxy, ldap, mail, mattermost",
     ],
     [
       "a threshold that is not a number",
@@ -128,7 +139,7 @@ describe("monitoring settings errors", () => {
     [
       "a Mattermost route without its webhook",
       (s) => (s.monitoring = { routes: { mattermost: {} } }),
-      "services.monitoring.routes.mattermost.webhookUrl: is required",
+      "services.monitoring.routes.mattermost.hookKey: is required",
     ],
     [
       "a mail route to something that is not an address",
