@@ -1,8 +1,8 @@
 /**
  * Our own images: ldap/image, every folder with a Dockerfile under mail/, platform/acme/image,
- * platform/postgres/image and backup/image. The image name is the one the stacks pin under
+ * platform/postgres/image, backup/image and monitoring/image. The image name is the one the stacks pin under
  * infra:images.pins (ldap/image -> ldap, mail/postfix -> mail-postfix, platform/acme/image -> acme,
- * platform/postgres/image -> postgres, backup/image -> backup). hosts/ holds a test-only image and is never pushed.
+ * platform/postgres/image -> postgres, backup/image -> backup, monitoring/image -> monitoring). hosts/ holds a test-only image and is never pushed.
  */
 import { readdirSync } from "node:fs";
 import * as path from "node:path";
@@ -23,13 +23,14 @@ export function ownImageOf(dockerfile: string): OwnImage | undefined {
   if (dirs.join("/") === "platform/acme/image") return { name: "acme", context: "platform/acme/image" };
   if (dirs.join("/") === "platform/postgres/image") return { name: "postgres", context: "platform/postgres/image" };
   if (dirs.join("/") === "backup/image") return { name: "backup", context: "backup/image" };
+  if (dirs.join("/") === "monitoring/image") return { name: "monitoring", context: "monitoring/image" };
   if (dirs[0] === "mail" && dirs.length >= 2) return { name: dirs.join("-"), context: dirs.join("/") };
   return undefined;
 }
 
 /** Every image we push, found from the Dockerfiles in the checkout, sorted by name. */
 export function discoverOwnImages(repoRoot: string): OwnImage[] {
-  const candidates = ["ldap", "mail", "platform", "backup"].flatMap((top) => {
+  const candidates = ["ldap", "mail", "platform", "backup", "monitoring"].flatMap((top) => {
     try {
       return (readdirSync(path.join(repoRoot, top), { recursive: true }) as string[]).map((p) => `${top}/${p.split(path.sep).join("/")}`);
     } catch {

@@ -18,6 +18,7 @@ describe("ownImageOf", () => {
     ["platform/acme/image/Dockerfile", { name: "acme", context: "platform/acme/image" }],
     ["platform/postgres/image/Dockerfile", { name: "postgres", context: "platform/postgres/image" }],
     ["backup/image/Dockerfile", { name: "backup", context: "backup/image" }],
+    ["monitoring/image/Dockerfile", { name: "monitoring", context: "monitoring/image" }],
     ["mail/postfix/Dockerfile", { name: "mail-postfix", context: "mail/postfix" }],
     ["mail/images/dovecot/Dockerfile", { name: "mail-images-dovecot", context: "mail/images/dovecot" }],
   ])("names the image built from %s", (dockerfile, image) => {
