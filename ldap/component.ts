@@ -125,9 +125,9 @@ export class DirectoryServer extends pulumi.ComponentResource implements Service
         readOnlyRootfs: true,
         tmpfs: tmp,
         healthcheck: { test: DIRECTORY_HEALTHCHECK, intervalSeconds: 10 },
-        ports: settings.publishLdaps ? [{ container: LDAPS_PORT, host: LDAPS_PORT }] : [],
+        ports: settings.publishLdaps ? [{ container: LDAPS_PORT, host: settings.ldapsPort, ip: settings.ldapsAddress }] : [],
         exceptions: settings.publishLdaps
-          ? { publishPorts: "LDAPS for the sssd of the association's other hosts (publishLdaps)" }
+          ? { publishPorts: "LDAPS for the sssd of the association's other hosts, or the members CLI on local (publishLdaps)" }
           : undefined,
       },
       { parent: this },

@@ -14,6 +14,13 @@ export const LdapSettings = z.strictObject({
    * containers on the `directory` network reach it.
    */
   publishLdaps: z.boolean().default(false),
+  /** Host port LDAPS is published on (publishLdaps). Default 636, which the other hosts' sssd use. */
+  ldapsPort: z.number().int().min(1).max(65535, { error: "expected a TCP port, 1 to 65535" }).default(636),
+  /**
+   * Host address LDAPS is published on (publishLdaps). Default: every address. `127.0.0.1` on local, so that
+   * `npm run members` reaches the directory at ldaps://localhost:<ldapsPort> (.env.example) and nothing else does.
+   */
+  ldapsAddress: z.ipv4({ error: "expected an IPv4 address such as 127.0.0.1" }).optional(),
   /**
    * The certificate of `ldap.<domain>` (LDAPS, StartTLS), in the `ldap-tls` volume. `acme` (default): obtained
    * and renewed by the `ldap-acme` container with the host's `infra:acme` settings (DNS-01 at the registrar),

@@ -9,12 +9,15 @@ import { z } from "zod";
  * never restate it. docs/contracts.md describes the same in words.
  */
 
-/** The read-only accounts under `ou=services`, one per consuming service. */
-export const SERVICE_ACCOUNTS = ["mail", "mattermost", "nextcloud", "hosts"] as const;
+/**
+ * The accounts under `ou=services`, one per consuming service: read-only, but for `account` (the account
+ * page), which sets members' passwords through Password Modify and edits their SSH keys.
+ */
+export const SERVICE_ACCOUNTS = ["mail", "mattermost", "nextcloud", "hosts", "account", "monitoring"] as const;
 export type ServiceAccountName = (typeof SERVICE_ACCOUNTS)[number];
 
 /** Service accounts that send mail through the mail server, each as `<service>@<domain>`. */
-export const SENDING_ACCOUNTS = ["mattermost", "nextcloud"] as const satisfies readonly ServiceAccountName[];
+export const SENDING_ACCOUNTS = ["mattermost", "nextcloud", "account", "monitoring"] as const satisfies readonly ServiceAccountName[];
 export type SendingAccountName = (typeof SENDING_ACCOUNTS)[number];
 
 /** LDAPS port: the directory is only ever reached over TLS. */

@@ -12,7 +12,8 @@ import type { SendingAccountName } from "../platform/directory";
 export const DIRECTORY_PASSWORDS_OUTPUT = "directoryServicePasswords";
 
 /** Passwords of the service accounts another host uses: mail senders and the hosts' sssd. */
-export type DirectoryPasswords = Record<SendingAccountName | "hosts", string>;
+// The account page runs beside the directory (it writes passwords), so its password never crosses hosts.
+export type DirectoryPasswords = Record<Exclude<SendingAccountName, "account" | "monitoring"> | "hosts", string>;
 
 /** The settings a directory stack fills in, by key path (what the plan prints). */
 export const FROM_DIRECTORY_STACK = {

@@ -6,13 +6,15 @@ import { connect, resolveConnection, type Connection, type ConnectionFlags } fro
 import { MembersDirectory } from "./directory";
 import { describePlan, planExpiry } from "./expire";
 import { memberCounts, toCsv } from "./export";
+import { accountUrl, requestInvitation, type InvitationResult } from "./invitation";
 import type { Person } from "./person";
 import {
   validateAll,
   isoDay,
   parseDate,
   parseDays,
-  parseEmail,
+  parseNewEmail,
+  parseNewUid,
   parseMoment,
   parseName,
   parsePersonType,
@@ -36,7 +38,8 @@ const program = new Command("members")
     `
 Connection (flags or environment): LDAP_BASE_DN (required), LDAP_URL (default ldaps://ldap.<domain>),
 LDAP_BIND_DN (default cn=admin,<base>), LDAP_BIND_PASSWORD (required, or --bind-password-file),
-LDAP_CA_FILE, LDAP_TLS_SERVERNAME. ldap:// URLs use StartTLS.`,
+LDAP_CA_FILE, LDAP_TLS_SERVERNAME. ldap:// URLs use StartTLS. Invitations go through the account page:
+ACCOUNT_URL (default https://account.<domain>), ACCOUNT_CA_FILE.`,
   )
   .option("--url <url>", "directory URL (env LDAP_URL)")
   .option("--base-dn <dn>", "base DN, e.g. dc=asso,dc=localhost (env LDAP_BASE_DN)")
@@ -44,22 +47,45 @@ LDAP_CA_FILE, LDAP_TLS_SERVERNAME. ldap:// URLs use StartTLS.`,
   .option("--bind-password-file <file>", "file holding the bind password (else env LDAP_BIND_PASSWORD)")
   .option("--ca-file <file>", "PEM file of the CA to trust (env LDAP_CA_FILE)")
   .option("--tls-servername <name>", "name expected in the certificate (env LDAP_TLS_SERVERNAME)")
+  .option("--account-url <url>", "the account page, which sends invitations (env ACCOUNT_URL; default https://account.<domain>)")
+  .option("--account-ca-file <file>", "PEM file of the CA the account page's certificate comes from (env ACCOUNT_CA_FILE)")
   .showHelpAfterError("(add --help for usage)");
 
 const collectValues = (value: string, previous: string[]) => [...previous, value];
 const nowOption = () => new Option("--now <moment>", "pretend the current time is this (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)");
 
 /** Connect with the global options, run, and always close the connection. */
-async function withDirectory<T>(command: Command, use: (directory: MembersDirectory) => Promise<T>): Promise<T> {
+async function withDirectory<T>(command: Command, use: (directory: MembersDirectory, connection: Connection) => Promise<T>): Promise<T> {
   const connection: Connection = resolveConnection(command.optsWithGlobals<ConnectionFlags>(), process.env);
   const client = await connect(connection).catch((error: Error) => {
     throw new DirectoryUnreachable(connection.url, error);
   });
   try {
-    return await use(new MembersDirectory(client, connection.baseDn));
+    return await use(new MembersDirectory(client, connection.baseDn), connection);
   } finally {
     await client.unbind().catch(() => undefined);
   }
+}
+
+/** Ask the account page for an invitation (mailed, or returned with mail: false) and say what happened. */
+async function invite(command: Command, connection: Connection, uid: string, mail: boolean): Promise<void> {
+  const flags = command.optsWithGlobals<{ accountUrl?: string; accountCaFile?: string }>();
+  const caFile = flags.accountCaFile ?? process.env.ACCOUNT_CA_FILE;
+  let ca: string | undefined;
+  if (caFile) {
+    try {
+      ca = fs.readFileSync(caFile, "utf8");
+    } catch {
+      throw new UsageError([`--account-ca-file / ACCOUNT_CA_FILE '${caFile}': cannot be read; expected a PEM certificate file`]);
+    }
+  }
+  const url = accountUrl(connection.baseDn, process.env, flags.accountUrl);
+  const result: InvitationResult = await requestInvitation(connection, url, { uid, mail }, ca);
+  console.log(
+    result.link
+      ? `${uid}: invitation link (valid ${result.expiresInHours} h, works once): ${result.link}`
+      : `${uid}: invitation mailed to ${result.mailedTo} (valid ${result.expiresInHours} h)`,
+  );
 }
 
 class DirectoryUnreachable extends Error {
@@ -100,12 +126,14 @@ program
   .option("--access-until <date>", "end of the tech/admin access, YYYY-MM-DD")
   .option("--ssh-key <key>", "SSH public key line (repeat for several)", collectValues, [])
   .option("--ssh-key-file <file>", "file of SSH public keys, one per line (e.g. ~/.ssh/id_ed25519.pub)")
+  .option("--no-mail", "print the invitation link instead of mailing it")
+  .option("--no-invitation", "send no invitation now (later: 'members invite <uid>')")
   .action(async (opts, command: Command) => {
     const keyLines = [...opts.sshKey, ...(opts.sshKeyFile ? readKeyFile(opts.sshKeyFile) : [])];
     const input = validateAll({
-      uid: () => parseUid(opts.uid, "--uid"),
+      uid: () => parseNewUid(opts.uid),
       name: () => parseName(opts.name),
-      mail: () => parseEmail(opts.email),
+      mail: () => parseNewEmail(opts.email),
       type: () => parsePersonType(opts.type),
       role: () => parseRole(opts.role),
       membershipEnd: () => (opts.until ? parseDate(opts.until, "--until") : undefined),
@@ -123,17 +151,105 @@ program
       problems.push("--access-until: only for --role tech or admin; expected no access end for a member");
     if (problems.length > 0) throw new UsageError(problems);
 
-    await withDirectory(command, async (directory) => {
+    await withDirectory(command, async (directory, connection) => {
       const taken: string[] = [];
       if (await directory.find(input.uid)) taken.push(`--uid '${input.uid}': already taken; expected a uid no member has`);
       const owner = await directory.mailOwner(input.mail);
-      if (owner) taken.push(`--email '${input.mail}': already used by ${owner}; expected an address no member uses`);
+      if (owner) taken.push(`--email '${input.mail}': already used by ${owner}; expected an address no member, group or service uses`);
       if (taken.length > 0) throw new UsageError(taken);
       const groups = input.role === "admin" ? (["tech", "admins"] as const) : input.role === "tech" ? (["tech"] as const) : [];
       const { dn, uidNumber } = await directory.add({ ...input, sshKeys, groups: [...groups] });
       console.log(`added ${dn}${uidNumber ? ` (uidNumber ${uidNumber})` : ""}, groups: ${["members", ...groups].join(", ")}`);
+      if (input.type === "physical" && opts.invitation) await invite(command, connection, input.uid, opts.mail);
     });
   });
+
+program
+  .command("invite")
+  .description("Send a member a new invitation to choose their password (the previous link stops working)")
+  .argument("<uid>", "the member's uid")
+  .option("--no-mail", "print the link instead of mailing it")
+  .action(async (uid: string, opts, command: Command) => {
+    const input = validateAll({ uid: () => parseUid(uid) });
+    await withDirectory(command, async (directory, connection) => {
+      const person = await findMember(directory, input.uid);
+      if (person.type === "legal")
+        throw new UsageError([`uid '${input.uid}': is a legal person, without a login; expected a physical member`]);
+      await invite(command, connection, input.uid, opts.mail);
+    });
+  });
+
+const keys = program.command("keys").description("A member's SSH public keys (the hosts let tech members in with them)");
+
+keys
+  .command("list")
+  .description("Show a member's SSH public keys, numbered")
+  .argument("<uid>", "the member's uid")
+  .action(async (uid: string, _opts, command: Command) => {
+    const input = validateAll({ uid: () => parseUid(uid) });
+    await withDirectory(command, async (directory) => {
+      const found = await directory.sshKeys(await findMember(directory, input.uid));
+      found.forEach((key, index) => console.log(`${index + 1}  ${key}`));
+      console.log(`${found.length} key(s)`);
+    });
+  });
+
+keys
+  .command("add")
+  .description("Add SSH public keys to a member (checked like 'add --ssh-key')")
+  .argument("<uid>", "the member's uid")
+  .option("--ssh-key <key>", "SSH public key line (repeat for several)", collectValues, [])
+  .option("--ssh-key-file <file>", "file of SSH public keys, one per line (e.g. ~/.ssh/id_ed25519.pub)")
+  .action(async (uid: string, opts, command: Command) => {
+    const keyLines = [...opts.sshKey, ...(opts.sshKeyFile ? readKeyFile(opts.sshKeyFile) : [])];
+    const input = validateAll({
+      uid: () => parseUid(uid),
+      sshKeys: () => validateAll(Object.fromEntries(keyLines.map((key, i) => [String(i), () => parseSshKey(key)]))),
+    });
+    const wanted = Object.values(input.sshKeys);
+    if (wanted.length === 0) throw new UsageError(["--ssh-key: missing; expected at least one key (--ssh-key or --ssh-key-file)"]);
+    await withDirectory(command, async (directory) => {
+      const person = await findMember(directory, input.uid);
+      if (person.type === "legal")
+        throw new UsageError([`uid '${input.uid}': is a legal person, without a login; expected a physical member`]);
+      const present = (await directory.sshKeys(person)).map(keyData);
+      const fresh = [...new Set(wanted)].filter((key) => !present.includes(keyData(key)));
+      if (fresh.length > 0) await directory.addSshKeys(person, fresh);
+      console.log(
+        `${input.uid}: ${fresh.length} key(s) added${fresh.length < wanted.length ? `, ${wanted.length - fresh.length} already there` : ""}`,
+      );
+    });
+  });
+
+keys
+  .command("remove")
+  .description("Remove one SSH public key of a member, by its number in 'keys list' or its key line")
+  .argument("<uid>", "the member's uid")
+  .argument("<key>", "the key's number in 'keys list', or the key line")
+  .action(async (uid: string, key: string, _opts, command: Command) => {
+    const input = validateAll({
+      uid: () => parseUid(uid),
+      key: () => (/^\d+$/.test(key) ? Number(key) : parseSshKey(key, "<key>")),
+    });
+    await withDirectory(command, async (directory) => {
+      const person = await findMember(directory, input.uid);
+      const present = await directory.sshKeys(person);
+      const target =
+        typeof input.key === "number" ? present[input.key - 1] : present.find((line) => keyData(line) === keyData(input.key as string));
+      if (target === undefined) {
+        throw new UsageError([
+          `<key> '${key}': ${input.uid} has no such key; expected a number from 1 to ${present.length} or a key line from 'keys list'`,
+        ]);
+      }
+      await directory.removeSshKey(person, target);
+      console.log(`${input.uid}: key removed: ${target}`);
+    });
+  });
+
+/** A key's type and data, without its comment: two lines with the same key and other comments are one key. */
+function keyData(line: string): string {
+  return line.split(/\s+/).slice(0, 2).join(" ");
+}
 
 function readKeyFile(file: string): string[] {
   try {

@@ -50,10 +50,26 @@ export class MembersDirectory {
     return (await this.people(`(uid=${filterValue(uid)})`))[0];
   }
 
-  /** The uid of the member who already uses this address as mailbox or alias. */
+  /**
+   * Who already has this address: a member (mailbox or alias), a group (`tech@`) or a service account
+   * (`mattermost@`), as `member jdupont`, `group tech`, `service account mattermost`.
+   */
   async mailOwner(mail: string): Promise<string | undefined> {
     const value = filterValue(mail);
-    return (await this.people(`(|(mail=${value})(assoMailAlias=${value}))`))[0]?.uid;
+    const member = (await this.people(`(|(mail=${value})(assoMailAlias=${value}))`))[0];
+    if (member) return `member ${member.uid}`;
+    for (const [ou, kind] of [
+      ["groups", "group"],
+      ["services", "service account"],
+    ]) {
+      const { searchEntries } = await this.client.search(`ou=${ou},${this.baseDn}`, {
+        scope: "one",
+        filter: `(mail=${value})`,
+        attributes: ["cn"],
+      });
+      if (searchEntries[0]) return `${kind} ${String(searchEntries[0].cn)}`;
+    }
+    return undefined;
   }
 
   /** One more than the highest uidNumber in use (at least FIRST_UID_NUMBER). */
@@ -136,6 +152,19 @@ export class MembersDirectory {
     if (plan.setShadowExpire !== undefined) changes.push(change("replace", "shadowExpire", [String(plan.setShadowExpire)]));
     if (plan.lockPassword) changes.push(change("replace", "pwdAccountLockedTime", [LOCKED_FOREVER]));
     if (changes.length > 0) await this.client.modify(plan.person.dn, changes);
+  }
+
+  async sshKeys(person: Person): Promise<string[]> {
+    const { searchEntries } = await this.client.search(person.dn, { scope: "base", attributes: ["sshPublicKey"] });
+    return ([] as unknown[]).concat(searchEntries[0]?.sshPublicKey ?? []).map(String);
+  }
+
+  async addSshKeys(person: Person, keys: string[]): Promise<void> {
+    await this.client.modify(person.dn, [change("add", "sshPublicKey", keys)]);
+  }
+
+  async removeSshKey(person: Person, key: string): Promise<void> {
+    await this.client.modify(person.dn, [change("delete", "sshPublicKey", [key])]);
   }
 
   /** Delete the entry; the refint overlay takes it out of every group. */

@@ -26,7 +26,8 @@ export function planExpiry(people: Person[], now: Date, baseDn: string): ExpiryP
       person,
       leaveGroups: [...(person.tech ? [groupDn("tech", baseDn)] : []), ...(person.admin ? [groupDn("admins", baseDn)] : [])],
       setShadowExpire: person.shadowExpire === undefined ? daysSinceEpoch(person.accessEnd as string) : undefined,
-      lockPassword: person.lockedTime === undefined,
+      // A temporary lock (failed logins) is no lock for good: ppolicy lifts it at the next good login.
+      lockPassword: person.lockedTime !== LOCKED_FOREVER,
     }))
     .filter((plan) => plan.leaveGroups.length > 0 || plan.setShadowExpire !== undefined || plan.lockPassword)
     .sort((a, b) => a.person.uid.localeCompare(b.person.uid));

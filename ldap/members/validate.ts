@@ -33,10 +33,69 @@ function fail(argument: string, value: string, wrong: string, expected: string):
 
 const UID = /^[a-z][a-z0-9._-]{1,31}$/;
 
+/**
+ * Names of local accounts on the hosts and in our images: Debian's base accounts, those of the packages a
+ * host or an image installs, and the connection account `hosts/bootstrap.sh` makes (deploy by convention).
+ * A member with such a uid would be that local account for sssd, the keys command and mail lookups.
+ */
+export const LOCAL_ACCOUNTS = [
+  "root",
+  "daemon",
+  "bin",
+  "sys",
+  "sync",
+  "games",
+  "man",
+  "lp",
+  "mail",
+  "news",
+  "uucp",
+  "proxy",
+  "www-data",
+  "backup",
+  "list",
+  "irc",
+  "gnats",
+  "nobody",
+  "messagebus",
+  "sshd",
+  "polkitd",
+  "tss",
+  "statd",
+  "sssd",
+  "dnsmasq",
+  "unbound",
+  "chrony",
+  "ntp",
+  "postfix",
+  "dovecot",
+  "dovenull",
+  "vmail",
+  "openldap",
+  "rspamd",
+  "redis",
+  "postgres",
+  "node",
+  "debian",
+  "admin",
+  "deploy",
+  "docker",
+  "ubuntu",
+];
+
 /** A login: 2-32 characters, lower-case letters, digits, '.', '_' or '-', starting with a letter. */
 export function parseUid(value: string, argument = "uid"): string {
   if (!UID.test(value)) {
     fail(argument, value, "not a valid uid", "2 to 32 lower-case letters, digits, '.', '_' or '-', starting with a letter (e.g. jdupont)");
+  }
+  return value;
+}
+
+/** A new member's uid: a valid uid that is not the name of a local account of the hosts. */
+export function parseNewUid(value: string, argument = "--uid"): string {
+  parseUid(value, argument);
+  if (LOCAL_ACCOUNTS.includes(value) || value.startsWith("systemd-")) {
+    fail(argument, value, "is a local system account of the hosts", "a personal login that is no system account (e.g. jdupont)");
   }
   return value;
 }
@@ -49,6 +108,18 @@ export function parseEmail(value: string, argument = "--email"): string {
     fail(argument, value, "not an email address", "an address such as jeanne.dupont@example.org");
   }
   return value.toLowerCase();
+}
+
+/** Addresses the mail server handles itself (RFC 2142 role addresses): never a member's mailbox. */
+export const ROLE_MAILBOXES = ["postmaster", "abuse", "hostmaster", "webmaster", "mailer-daemon", "root", "noreply", "no-reply"];
+
+/** A new member's address: an address whose local part is not a role address of the mail server. */
+export function parseNewEmail(value: string, argument = "--email"): string {
+  const mail = parseEmail(value, argument);
+  if (ROLE_MAILBOXES.includes(mail.split("@")[0])) {
+    fail(argument, value, "is a role address of the mail server", "the member's own address (e.g. jeanne.dupont@example.org)");
+  }
+  return mail;
 }
 
 export function parseName(value: string, argument = "--name"): string {

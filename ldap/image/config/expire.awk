@@ -27,6 +27,7 @@ BEGIN { tech = tolower(tech); admins = tolower(admins) }
 /^dn: / { flush(); dn = substr($0, 5); inTech = inAdmins = hasShadow = locked = 0; end = ""; next }
 /^memberOf: / { group = tolower(substr($0, 11)); if (group == tech) inTech = 1; if (group == admins) inAdmins = 1; next }
 /^shadowExpire: / { hasShadow = 1; next }
-/^pwdAccountLockedTime: / { locked = 1; next }
+# Only the permanent lock counts: a temporary one (failed logins) is lifted by ppolicy at the next good login.
+/^pwdAccountLockedTime: 000001010000Z$/ { locked = 1; next }
 /^assoAccessEnd: / { end = substr($0, 16); next }
 END { flush() }

@@ -123,6 +123,58 @@ describe.runIf(dockerAvailable())("ldap access rules", () => {
     alice.password = newPassword;
   });
 
+  it("refuses a pre-hashed password from a member, by modify or Password Modify, and keeps the old one", async () => {
+    const stored = await directory.storedPassword(bob.uid);
+    const hashed = "{SSHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g/jSh4";
+    await withClient(directory.bound(directory.peopleDn(bob.uid), bob.password), async (client) => {
+      const replace = new Change({ operation: "replace", modification: new Attribute({ type: "userPassword", values: [hashed] }) });
+      expect(await rejectsWith(client.modify(directory.peopleDn(bob.uid), [replace]))).toBe("ConstraintViolationError");
+      const exop = client.exop("1.3.6.1.4.1.4203.1.11.1", passwordModifyValue(bob.password, hashed));
+      expect(await rejectsWith(exop)).toBe("ConstraintViolationError");
+    });
+    expect(await directory.storedPassword(bob.uid)).toBe(stored);
+  });
+
+  it("refuses a member's own password shorter than 12 characters and keeps the old one", async () => {
+    await withClient(directory.bound(directory.peopleDn(bob.uid), bob.password), async (client) => {
+      const exop = client.exop("1.3.6.1.4.1.4203.1.11.1", passwordModifyValue(bob.password, "short-pw"));
+      expect(await rejectsWith(exop)).toBe("ConstraintViolationError");
+    });
+    await withClient(directory.bound(directory.peopleDn(bob.uid), bob.password), async (client) => {
+      expect((await client.exop("1.3.6.1.4.1.4203.1.11.3")).value).toBe(`dn:${directory.peopleDn(bob.uid)}`);
+    });
+  });
+
+  it("lets the account page set a member's password without the old one, under the same quality checks", async () => {
+    const carol = { uid: "carol", password: "carol-first-password" };
+    await addPerson(directory, carol.uid, carol.password, 20003);
+    const account = `cn=account,ou=services,${directory.baseDn}`;
+    await withClient(directory.bound(account, directory.servicePassword("account")), async (client) => {
+      const weak = client.exop("1.3.6.1.4.1.4203.1.11.1", passwordModifyValue(undefined, "weak", directory.peopleDn(carol.uid)));
+      expect(await rejectsWith(weak)).toBe("ConstraintViolationError");
+      await client.exop("1.3.6.1.4.1.4203.1.11.1", passwordModifyValue(undefined, "carol-set-by-the-page", directory.peopleDn(carol.uid)));
+      // Only members' passwords: not the admin's nor another service account's.
+      const service = passwordModifyValue(undefined, "taken-over-password", `cn=mail,ou=services,${directory.baseDn}`);
+      expect(await rejectsWith(client.exop("1.3.6.1.4.1.4203.1.11.1", service))).toBe("InsufficientAccessError");
+    });
+    await withClient(directory.client(), async (client) => {
+      expect(await rejectsWith(client.bind(directory.peopleDn(carol.uid), carol.password))).toBe("InvalidCredentialsError");
+      await client.bind(directory.peopleDn(carol.uid), "carol-set-by-the-page");
+    });
+    expect(await directory.storedPassword(carol.uid)).toMatch(IMAGE_PASSWORD_HASH);
+  });
+
+  it("still lets a member in with the right password after twenty wrong ones from another client", async () => {
+    await withClient(directory.client(), async (guesser) => {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        expect(await rejectsWith(guesser.bind(directory.peopleDn(bob.uid), `wrong-guess-${attempt}`))).toBe("InvalidCredentialsError");
+      }
+    });
+    await withClient(directory.bound(directory.peopleDn(bob.uid), bob.password), async (client) => {
+      expect((await client.exop("1.3.6.1.4.1.4203.1.11.3")).value).toBe(`dn:${directory.peopleDn(bob.uid)}`);
+    });
+  });
+
   // The image's module is libsodium's argon2 (ldap/image/Dockerfile): members' and the admin's hashes
   // must carry the cost the entrypoint states, not libsodium's default.
   it("stores passwords as argon2id hashes at 4 MiB and 3 passes", async () => {

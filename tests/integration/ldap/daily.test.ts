@@ -29,6 +29,7 @@ describe.runIf(dockerAvailable())("ldap daily job", () => {
     directory = await openDirectory(stack);
     await addPerson(directory, "dave", "dave-password-1234", 20004);
     await addPerson(directory, "erin", "erin-password-1234", 20005);
+    await addPerson(directory, "frank", "frank-password-1234", 20006);
     await setAccess("dave", "20200101000000Z");
     await setAccess("erin", "20991231000000Z");
   });
@@ -56,6 +57,25 @@ describe.runIf(dockerAvailable())("ldap daily job", () => {
     expect(await rejectsWith(client.bind(directory.peopleDn("dave"), "dave-password-1234"))).toBe("InvalidCredentialsError");
     await client.bind(directory.peopleDn("erin"), "erin-password-1234");
     await client.unbind();
+  });
+
+  it("locks for good an ended access that failed logins had locked for a while", async () => {
+    await setAccess("frank", "20200101000000Z");
+    const admin = await directory.bound(directory.adminDn, directory.adminPassword);
+    try {
+      // What ppolicy writes when it locks after failures: the moment of the lock, lifted at the next good login.
+      await admin.modify(directory.peopleDn("frank"), [
+        new Change({ operation: "replace", modification: new Attribute({ type: "pwdAccountLockedTime", values: ["20261201120000Z"] }) }),
+      ]);
+      const run = await stack.exec("ldap-daily", ["ldap-expire"]);
+      expect(run.stdout).toContain(
+        `ldap-expire: ${directory.peopleDn("frank")} (access ended 20200101000000Z): removed from tech, shadowExpire set, password locked`,
+      );
+      const frank = await admin.search(directory.peopleDn("frank"), { scope: "base", attributes: ["pwdAccountLockedTime"] });
+      expect(frank.searchEntries[0].pwdAccountLockedTime).toBe("000001010000Z");
+    } finally {
+      await admin.unbind();
+    }
   });
 
   it("changes nothing on a second run", async () => {

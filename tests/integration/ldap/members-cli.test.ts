@@ -46,7 +46,7 @@ describe.runIf(dockerAvailable())("members CLI", () => {
   });
 
   it("prints help for every command", async () => {
-    for (const command of ["add", "renew", "grant-tech", "revoke-tech", "list", "expire", "remove", "export"]) {
+    for (const command of ["add", "invite", "renew", "grant-tech", "revoke-tech", "list", "expire", "remove", "export"]) {
       const run = await members(command, "--help");
       expect(run.exitCode, command).toBe(0);
       expect(run.stdout, command).toContain(`Usage: members ${command}`);
@@ -67,6 +67,8 @@ describe.runIf(dockerAvailable())("members CLI", () => {
       "2027-09-30",
       "--ssh-key",
       key,
+      // Invitations go through the account page (tests/integration/account); this file runs the directory alone.
+      "--no-invitation",
     );
     expect(run.stderr).toBe("");
     expect(run.stdout).toContain(`added ${directory.peopleDn("jdupont")} (uidNumber 20000), groups: members`);
@@ -90,6 +92,7 @@ describe.runIf(dockerAvailable())("members CLI", () => {
       "tech",
       "--access-until",
       "2027-01-31",
+      "--no-invitation",
     );
     expect(second.stdout).toContain("(uidNumber 20001), groups: members, tech");
   });
@@ -158,7 +161,27 @@ describe.runIf(dockerAvailable())("members CLI", () => {
       [
         "a duplicate email",
         ["add", "--uid", "jdupont2", "--name", "Other Person", "--email", "Jeanne@asso.localhost"],
-        "members add: --email 'jeanne@asso.localhost': already used by jdupont; expected an address no member uses",
+        "members add: --email 'jeanne@asso.localhost': already used by member jdupont; expected an address no member, group or service uses",
+      ],
+      [
+        "the uid of a local system account",
+        ["add", "--uid", "root", "--name", "Root Person", "--email", "root-person@asso.localhost"],
+        "members add: --uid 'root': is a local system account of the hosts; expected a personal login that is no system account (e.g. jdupont)",
+      ],
+      [
+        "the address of a service account",
+        ["add", "--uid", "mm", "--name", "M M", "--email", "mattermost@asso.localhost"],
+        "members add: --email 'mattermost@asso.localhost': already used by service account mattermost; expected an address no member, group or service uses",
+      ],
+      [
+        "the address of a group",
+        ["add", "--uid", "techie", "--name", "T T", "--email", "tech@asso.localhost"],
+        "members add: --email 'tech@asso.localhost': already used by group tech; expected an address no member, group or service uses",
+      ],
+      [
+        "a role address of the mail server",
+        ["add", "--uid", "pm", "--name", "P M", "--email", "postmaster@asso.localhost"],
+        "members add: --email 'postmaster@asso.localhost': is a role address of the mail server; expected the member's own address (e.g. jeanne.dupont@example.org)",
       ],
       [
         "a tech without an access end",
@@ -212,6 +235,34 @@ describe.runIf(dockerAvailable())("members CLI", () => {
     expect(await groupMembers("admins")).not.toContain(directory.peopleDn("jdupont"));
     expect(await groupMembers("tech")).toContain(directory.peopleDn("jdupont"));
     expect(await entry("jdupont", ["assoAccessEnd"])).toMatchObject({ assoAccessEnd: "20990630000000Z" });
+  });
+
+  it("adds, lists and removes a member's SSH keys, refusing a bad key without writing", async () => {
+    const laptop = ed25519Key("jeanne@laptop");
+    const phone = ed25519Key("jeanne@phone-1");
+    const added = await members("keys", "add", "pmartin", "--ssh-key", laptop, "--ssh-key", phone);
+    expect(added.stdout.trim()).toBe("pmartin: 2 key(s) added");
+    const again = await members("keys", "add", "pmartin", "--ssh-key", laptop);
+    expect(again.stdout.trim()).toBe("pmartin: 0 key(s) added, 1 already there");
+    const list = await members("keys", "list", "pmartin");
+    expect(list.stdout).toBe(`1  ${laptop}\n2  ${phone}\n2 key(s)\n`);
+
+    const before = await directory.slapcat(1);
+    const bad = await members("keys", "add", "pmartin", "--ssh-key", "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIG");
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr.split("\n")[0]).toBe(
+      "members keys: --ssh-key 'ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIG': the key data is not base64; expected one OpenSSH public key line such as 'ssh-ed25519 AAAAC3Nza... jeanne@laptop' (the .pub file)",
+    );
+    const unknown = await members("keys", "remove", "pmartin", "3");
+    expect(unknown.exitCode).toBe(2);
+    expect(await directory.slapcat(1)).toBe(before);
+
+    const removed = await members("keys", "remove", "pmartin", "1");
+    expect(removed.stdout.trim()).toBe(`pmartin: key removed: ${laptop}`);
+    expect(await entry("pmartin", ["sshPublicKey"])).toMatchObject({ sshPublicKey: phone });
+    const byLine = await members("keys", "remove", "pmartin", phone);
+    expect(byLine.exitCode, byLine.stderr).toBe(0);
+    expect((await entry("pmartin", ["sshPublicKey"])).sshPublicKey ?? []).toEqual([]);
   });
 
   it("lists the members, and those whose membership or access ends soon", async () => {

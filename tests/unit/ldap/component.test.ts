@@ -15,9 +15,11 @@ beforeAll(async () => {
 
 const SECRET_ENV = [
   "LDAP_ADMIN_PASSWORD",
+  "LDAP_SERVICE_PASSWORD_ACCOUNT",
   "LDAP_SERVICE_PASSWORD_HOSTS",
   "LDAP_SERVICE_PASSWORD_MAIL",
   "LDAP_SERVICE_PASSWORD_MATTERMOST",
+  "LDAP_SERVICE_PASSWORD_MONITORING",
   "LDAP_SERVICE_PASSWORD_NEXTCLOUD",
 ];
 
@@ -100,8 +102,8 @@ describe("directory in the rendered stacks", () => {
   });
 
   it("publishes LDAPS only where the stack asks, as a labelled exception", () => {
-    expect(containerOf(local, "ldap").ports).toEqual([]);
-    expect(containerOf(local, "ldap").exceptions).toEqual({});
+    // local: on the loopback address only, a high port, for `npm run members` (.env.example).
+    expect(containerOf(local, "ldap").ports).toEqual([{ host: 6636, container: 636, protocol: "tcp", ip: "127.0.0.1" }]);
     expect(containerOf(pica02, "ldap").ports).toEqual([{ host: 636, container: 636, protocol: "tcp", ip: "0.0.0.0" }]);
     expect(containerOf(pica02, "ldap").exceptions.publishPorts).toMatch(/sssd/);
     expect(containerOf(pica02, "ldap").networks).toEqual(["directory", "directory-published"]);
@@ -129,6 +131,7 @@ describe("LdapSettings", () => {
       memoryMb: 256,
       jobMemoryMb: 64,
       publishLdaps: false,
+      ldapsPort: 636,
       tls: "acme",
       dailyAt: "03:00",
       logLevel: "stats",
@@ -139,6 +142,8 @@ describe("LdapSettings", () => {
     [{ dailyAt: "3am" }, "expected a time HH:MM (UTC) such as 03:00"],
     [{ memoryMb: 8 }, "expected at least 16 MiB"],
     [{ organisation: "" }, "expected the association's name"],
+    [{ ldapsAddress: "localhost" }, "expected an IPv4 address such as 127.0.0.1"],
+    [{ ldapsPort: 70000 }, "expected a TCP port, 1 to 65535"],
   ])("refuses %j", (settings, message) => {
     const result = LdapSettings.safeParse(settings);
     expect(result.success).toBe(false);

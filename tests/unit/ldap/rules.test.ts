@@ -44,6 +44,11 @@ describe("planExpiry", () => {
     expect(planExpiry([done], NOW, BASE)).toEqual([]);
   });
 
+  it("locks for good an ended access whose only lock was a temporary one (failed logins)", () => {
+    const temporarilyLocked = person("temp", { accessEnd: "20200101000000Z", shadowExpire: 18262, lockedTime: "20261128093000Z" });
+    expect(planExpiry([temporarilyLocked], NOW, BASE).map(describePlan)).toEqual(["temp (access ended 2020-01-01): password locked"]);
+  });
+
   it("finishes what a previous run left half done", () => {
     const half = person("half", { accessEnd: "20200101000000Z", shadowExpire: 18262, admin: true });
     expect(planExpiry([half], NOW, BASE).map(describePlan)).toEqual([

@@ -6,6 +6,8 @@ import {
   parseEmail,
   parseMoment,
   parseName,
+  parseNewEmail,
+  parseNewUid,
   parsePersonType,
   parseRole,
   parseSshKey,
@@ -51,6 +53,32 @@ describe("parseUid", () => {
     ["root)(uid=*", `--uid 'root)(uid=*': not a valid uid; ${UID_EXPECTED}`],
   ])("%s -> %s", (value, message) => {
     expect(messageOf(() => parseUid(value, "--uid"))).toBe(message);
+  });
+});
+
+describe("parseNewUid", () => {
+  const LOCAL = "is a local system account of the hosts; expected a personal login that is no system account (e.g. jdupont)";
+  it.each([
+    ["jdupont", "accepted"],
+    ["root", `--uid 'root': ${LOCAL}`],
+    ["deploy", `--uid 'deploy': ${LOCAL}`],
+    ["www-data", `--uid 'www-data': ${LOCAL}`],
+    ["systemd-network", `--uid 'systemd-network': ${LOCAL}`],
+    ["Root", `--uid 'Root': not a valid uid; ${UID_EXPECTED}`],
+  ])("%s -> %s", (value, message) => {
+    expect(messageOf(() => parseNewUid(value))).toBe(message);
+  });
+});
+
+describe("parseNewEmail", () => {
+  const ROLE = "is a role address of the mail server; expected the member's own address (e.g. jeanne.dupont@example.org)";
+  it.each([
+    ["jeanne@asso.localhost", "accepted"],
+    ["postmaster@asso.localhost", `--email 'postmaster@asso.localhost': ${ROLE}`],
+    ["Abuse@asso.localhost", `--email 'Abuse@asso.localhost': ${ROLE}`],
+    ["jeanne", "--email 'jeanne': not an email address; expected an address such as jeanne.dupont@example.org"],
+  ])("%s -> %s", (value, message) => {
+    expect(messageOf(() => parseNewEmail(value))).toBe(message);
   });
 });
 
