@@ -283,10 +283,15 @@ export async function probeFirewall(
  * network and on a container network, where it is the router; the "container" on that network running sshd
  * on 22; the neighbour, which routes the container network through the host (as anyone on the same LAN
  * can) and tries the container's addresses directly. `nftablesConf` is loaded on the host first.
- * (Published ports, DNAT-ed by Docker, are probeFirewall's: a DNAT to the container here gets no answer
- * back through the test engine's own bridge rules, so it cannot stand in for one.)
+ * `published` (host port -> container port) stands in for Docker's publishing: a DNAT to the container at
+ * Docker's priority, probed on the host's address as `published<port>`. The host also masquerades what it
+ * DNATs, so that the container answers through it on the test engine (a real host's containers answer
+ * through the host anyway); the filter chains run before that.
  */
-export async function probeForwarding(nftablesConf: string): Promise<{ direct4: "open" | "closed"; direct6: "open" | "closed" }> {
+export async function probeForwarding(
+  nftablesConf: string,
+  published: Record<number, number> = {},
+): Promise<Record<string, "open" | "closed">> {
   await buildTestHostImage();
   const id = Math.random().toString(16).slice(2, 8);
   const outside = `fw${id}-lan`;
@@ -334,6 +339,24 @@ export async function probeForwarding(nftablesConf: string): Promise<{ direct4: 
       "-c",
       'printf "%s" "$RULESET" > /tmp/nftables.conf && nft -f /tmp/nftables.conf',
     ]);
+    const dnat = Object.entries(published).map(
+      ([from, to]) => `nft add rule ip dockerlike prerouting tcp dport ${from} dnat to ${container4}:${to}`,
+    );
+    if (dnat.length > 0) {
+      await dockerOk([
+        "exec",
+        router,
+        "sh",
+        "-c",
+        [
+          "nft add table ip dockerlike",
+          "nft add chain ip dockerlike prerouting '{ type nat hook prerouting priority dstnat; }'",
+          ...dnat,
+          "nft add chain ip dockerlike postrouting '{ type nat hook postrouting priority srcnat; }'",
+          `nft add rule ip dockerlike postrouting ip daddr ${container4} masquerade`,
+        ].join(" && "),
+      ]);
+    }
     const probe = (host: string, port: number, label: string) =>
       `if ssh-keyscan -T 3 -p ${port} ${host} 2>/dev/null | grep -q ssh-; then echo "${label} open"; else echo "${label} closed"; fi`;
     const script = [
@@ -341,6 +364,7 @@ export async function probeForwarding(nftablesConf: string): Promise<{ direct4: 
       `ip -6 route add ${inside6} via ${router6}`,
       probe(container4, 22, "direct4"),
       probe(container6, 22, "direct6"),
+      ...Object.keys(published).map((port) => probe(router4, Number(port), `published${port}`)),
     ].join("; ");
     // sshd in the container is up (asked from the host itself, which the forward chain does not filter).
     await dockerOk([
@@ -369,7 +393,7 @@ export async function probeForwarding(nftablesConf: string): Promise<{ direct4: 
         .trim()
         .split("\n")
         .map((line) => line.split(" ")),
-    ) as { direct4: "open" | "closed"; direct6: "open" | "closed" };
+    ) as Record<string, "open" | "closed">;
   } finally {
     await docker(["rm", "-f", router, container]);
     await docker(["network", "rm", outside]);

@@ -46,6 +46,22 @@ describe.runIf(dockerAvailable())("host firewall", () => {
     expect(await probeForwarding(conf)).toEqual({ direct4: "closed", direct6: "closed" });
   });
 
+  it("lets a neighbour reach a container's published port through the forward chain only where the firewall allows it", async () => {
+    const conf = nftablesConf([22, 80, 443]);
+    // 443 is allowed and published, 8443 published but not allowed; both DNAT to the container's sshd.
+    const published = { 443: 22, 8443: 22 };
+    expect(await probeForwarding(conf, published)).toEqual({
+      direct4: "closed",
+      direct6: "closed",
+      published443: "open",
+      published8443: "closed",
+    });
+    // Control: without the forward chain's DNAT rule, the allowed published port is dropped too.
+    const withoutDnat = conf.replace(/\n\t\tct status dnat accept/, "");
+    expect(withoutDnat).not.toContain("ct status dnat");
+    expect(await probeForwarding(withoutDnat, published)).toMatchObject({ published443: "closed" });
+  });
+
   it("opens a source-restricted port to the listed addresses only", async () => {
     const conf = (from: string) =>
       renderHostFiles({
