@@ -156,8 +156,11 @@ export class Monitoring extends pulumi.ComponentResource implements ServiceOutpu
 
     // The prober joins the edge network (the routes, through the proxy), the directory's network, and one
     // routed network of each container whose ports are published (reachable from outside anyway).
+    const probedContainers = new Set(this.probes.map((p) => p.target.split(":")[0]));
     const probedNetworks = new Set(
-      declared.flatMap((c) => (c.publishedPorts.length > 0 ? c.networks.filter((n) => context.routedNetworks.has(n)).slice(0, 1) : [])),
+      declared
+        .filter((c) => probedContainers.has(c.name))
+        .flatMap((c) => c.networks.filter((n) => context.routedNetworks.has(n)).slice(0, 1)),
     );
     if (endpoints.directory) probedNetworks.add(endpoints.directory.network);
     probedNetworks.delete(context.edge);
