@@ -139,7 +139,7 @@ export function backupLines(plan: Plan): string[] {
   const head = job
     ? [
         `Backup: every day at ${job.at} UTC to ${job.repository}; keeps ${job.keep.daily} daily, ${job.keep.weekly} weekly, ` +
-          `${job.keep.monthly} monthly snapshots; restic check on ${job.checkOn}s`,
+          `${job.keep.monthly} monthly snapshots; restic check and prune on ${job.checkOn}s`,
       ]
     : ["Backup: none on this host (infra:services.backup is not set): the data below is NOT backed up"];
   return [...head, ...volumes.map((v) => `  ${v.volume}: ${v.keep} (${v.detail})`)];

@@ -133,7 +133,7 @@ describe.runIf(dockerAvailable())("backup failures and retention", () => {
       const made = await restic(`backup --quiet --host local --time "${day} 03:30:00" /data/mail-mailboxes`);
       expect(made.exitCode, made.stderr).toBe(0);
     }
-    const pruned = await run();
+    const pruned = await run(["--check"]);
     expect(pruned.exitCode, pruned.log).toBe(0);
     const today = (await stack.exec("backup", ["date", "-u", "+%F"])).stdout.trim();
     // daily: today and 10-25; weekly: today's week, 10-25's and 10-18's; monthly: December, October (10-25), September (09-27).

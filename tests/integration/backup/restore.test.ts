@@ -40,6 +40,10 @@ const CONTAINERS = [
 const ALICE_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBackupRestoreScenarioKeyOfAliceOnly0000000 alice@laptop";
 const ROWS = "SELECT id, name, joined, encode(sha256(note::bytea), 'hex') FROM members ORDER BY id";
 
+/** Messages sent before the backup starts; then one after the other until it ends. */
+const IN_FLIGHT_BEFORE = 3;
+const inFlightBody = (i: number) => `Message ${i} of the delivery during the backup.\n${"x".repeat(2000)}\nEND-OF-MESSAGE-${i}`;
+
 /** The restore's docker CLI, on the harness's names (per-run prefix). */
 function harnessTarget(stack: RunningStack): RestoreTarget {
   return {
@@ -86,6 +90,11 @@ describe.runIf(dockerAvailable())("backup and restore of the local stack", () =>
   let rowsBefore = "";
   let backupLog = "";
   let volumesLeft: string[] = [];
+  /** Messages accepted while the backup ran, when the old server delivered each, and when the snapshot began. */
+  const inFlight: number[] = [];
+  const deliveredAt = new Map<number, number>();
+  let snapshotStart = 0;
+  let backupStarted: () => void = () => undefined;
 
   beforeAll(async () => {
     await buildClientImage();
@@ -135,9 +144,38 @@ describe.runIf(dockerAvailable())("backup and restore of the local stack", () =>
     // The nightly sequence, now: the directory's export, then the backup.
     const exported = await before.exec("ldap-daily", ["ldap-backup"]);
     expect(exported.exitCode, exported.stderr).toBe(0);
+    // Mail keeps arriving while the backup runs: one message after the other, from before it starts to after it ends.
+    let backupDone = false;
+    let next = 0;
+    const sending = (async () => {
+      while (!backupDone) {
+        const i = next++;
+        const sent = await swaks(["--server", mx, ...message("someone@example.net", bob.mail, `in flight ${i} ${tag}`, inFlightBody(i))]);
+        if (sent.exitCode === 0) inFlight.push(i);
+        if (next === IN_FLIGHT_BEFORE) backupStarted();
+      }
+    })();
+    await new Promise<void>((resolve) => (backupStarted = resolve));
     const run = await before.exec("backup", ["backup-run"]);
+    backupDone = true;
+    await sending;
     backupLog = run.stdout + run.stderr;
     expect(run.exitCode, backupLog).toBe(0);
+    // When the snapshot began (restic's time), and when the old server delivered each message (its Maildir name).
+    const snapshots = await before.exec("backup", ["sh", "-c", ". backup-env; restic snapshots --latest 1 --json"]);
+    snapshotStart = Math.floor(Date.parse((JSON.parse(snapshots.stdout) as { time: string }[])[0].time) / 1000);
+    for (const i of inFlight) await waitForSubject(imap, bob, `in flight ${i} ${tag}`);
+    const delivered = await before.exec("mail-dovecot", [
+      "grep",
+      "-r",
+      "-H",
+      "^Subject: in flight",
+      "/var/mail/asso.localhost/bob/Maildir",
+    ]);
+    for (const line of delivered.stdout.split("\n").filter(Boolean)) {
+      const [, seconds, i] = /\/(\d+)\.[^/]*:Subject: in flight (\d+) /.exec(line) ?? [];
+      if (seconds) deliveredAt.set(Number(i), Number(seconds));
+    }
 
     // The repository outlives the host (it is off-site in production): kept aside, then everything else goes.
     await dockerOk(["volume", "create", keep]);
@@ -227,6 +265,22 @@ describe.runIf(dockerAvailable())("backup and restore of the local stack", () =>
     const sent = await swaks(["--server", await after.ip("mail-postfix"), ...submissionAs(alice), ...message(alice.mail, bob.mail, title)]);
     expect(sent.exitCode, sent.transcript).toBe(0);
     expect(await dkim(after, await waitForSubject(imap, bob, title))).toEqual([["asso.localhost", "mail", "pass"]]);
+  });
+
+  it("loses no message delivered during the backup: each is restored whole, or was still on its way when the snapshot began", async () => {
+    expect(inFlight.length).toBeGreaterThan(IN_FLIGHT_BEFORE);
+    const restored = (await readFolder(await after.ip("mail-dovecot"), bob.mail, bob.password, "INBOX")).join("\n");
+    for (const i of inFlight) {
+      const delivered = deliveredAt.get(i);
+      expect(delivered, `message ${i} was accepted but never delivered by the old server`).toBeDefined();
+      if (restored.includes(`in flight ${i} ${tag}`)) expect(restored).toContain(`END-OF-MESSAGE-${i}`);
+      // Delivered before the snapshot began: it must be in it.
+      else
+        expect(
+          delivered!,
+          `message ${i}, delivered at ${delivered} before the snapshot (${snapshotStart}), is missing`,
+        ).toBeGreaterThanOrEqual(snapshotStart);
+    }
   });
 
   it("restores the database: the rows are identical", async () => {

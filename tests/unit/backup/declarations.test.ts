@@ -50,7 +50,7 @@ describe("the plan's backup section", () => {
   it("says per host where and when the backup runs, and what it keeps of each volume", async () => {
     const text = formatText(toPlan(await renderStack("pica02")));
     expect(text).toContain(
-      "Backup: every day at 03:30 UTC to s3:https://garage.picasoft.example.org/backups/pica02; keeps 7 daily, 4 weekly, 6 monthly snapshots; restic check on sundays",
+      "Backup: every day at 03:30 UTC to s3:https://garage.picasoft.example.org/backups/pica02; keeps 7 daily, 4 weekly, 6 monthly snapshots; restic check and prune on sundays",
     );
     expect(text).toContain("  mail-mailboxes: files (files copied live)");
     expect(text).toContain("  ldap-data: elsewhere (kept through ldap-backup: slapcat export of the data)");
