@@ -55,13 +55,13 @@ fi
 postconf -M | awk '$1 ~ /:10025$/ { print $1 }' | while read -r old; do postconf -MX "$old/inet"; done
 sieve="$internal_ip:10025/inet"
 postconf -M "$sieve=$internal_ip:10025 inet n - n - - smtpd"
-# No rspamd here: the message was filtered when it arrived; its header From (the member, for a vacation
-# reply) would otherwise look like a forgery of our domain from outside.
+# rspamd here too, under the milter daemon name "sieve": it signs a vacation reply (its From is the member,
+# the envelope sender) with DKIM instead of taking it for a forgery of our domain (rspamd.local.lua).
 # Every client of this address is trusted (mynetworks): Postfix insists on a relay rule that can refuse.
 # The member's sending limits apply (sending-limits.sh keys on the envelope sender here, the member:
 # dovecot.conf's sieve_redirect_envelope_from and sieve_vacation_send_from_recipient).
 postconf -P "$sieve/syslog_name=postfix/sieve" "$sieve/mynetworks=0.0.0.0/0" "$sieve/smtpd_relay_restrictions=permit_mynetworks,reject" \
-  "$sieve/smtpd_sender_restrictions=" "$sieve/smtpd_milters=" "$sieve/smtpd_tls_security_level=none" \
+  "$sieve/smtpd_sender_restrictions=" "$sieve/milter_macro_daemon_name=sieve" "$sieve/smtpd_tls_security_level=none" \
   "$sieve/smtpd_end_of_data_restrictions=\$submission_sending_limits"
 
 # The certificate comes from the dovecot container (self-signed), the mail-acme container (ACME) or the

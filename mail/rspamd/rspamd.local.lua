@@ -20,6 +20,36 @@ local function header_from(task)
   return task:get_from("mime") or {}
 end
 
+-- 3. Sieve: redirects and vacation replies come from Dovecot through Postfix's Sieve listener, which tells
+--    its milter daemon name, "sieve" (rspamd passes it as the MTA-Name request header; MTA-Tag in older
+--    versions). A vacation reply, whose header From is the member who is also its envelope sender (Dovecot
+--    sends it from the recipient), is the member's own mail: it counts as theirs, so it is DKIM-signed
+--    and not taken for a forgery of our domain. A redirect keeps its original From and is left alone.
+local function from_sieve_listener(task)
+  for _, name in ipairs({ "MTA-Name", "MTA-Tag" }) do
+    local value = task:get_request_header(name)
+    if value and tostring(value) == "sieve" then return true end
+  end
+  return false
+end
+
+rspamd_config:register_symbol({
+  name = "ASSO_SIEVE_OWN_REPLY",
+  type = "prefilter",
+  priority = 20,
+  description = "Vacation reply of a member, sent by Dovecot from the member's address",
+  callback = function(task)
+    if task:get_user() or not from_sieve_listener(task) then return end
+    local envelope = task:get_from("smtp")
+    local sender = envelope and envelope[1] and envelope[1].addr and envelope[1].addr:lower() or ""
+    local from = header_from(task)
+    if sender ~= "" and #from == 1 and (from[1].addr or ""):lower() == sender then
+      task:set_user(sender)
+      task:insert_result("ASSO_SIEVE_OWN_REPLY", 1.0, sender)
+    end
+  end,
+})
+
 rspamd_config:register_symbol({
   name = "ASSO_AUTH_FROM_MISMATCH",
   type = "prefilter",

@@ -44,6 +44,8 @@ const fred: Person = { uid: "fred", mail: `fred@${DOMAIN}`, password: "fred-Secr
 const gina: Person = { uid: "gina", mail: `gina@${DOMAIN}`, password: "gina-Secret-1", aliases: [] };
 /** A member whose Sieve script redirects everything outside: only the Sieve sending-limit scenario uses him. */
 const hank: Person = { uid: "hank", mail: `hank@${DOMAIN}`, password: "hank-Secret-1", aliases: [] };
+/** A member away, whose vacation reply the DKIM scenario checks. */
+const ivy: Person = { uid: "ivy", mail: `ivy@${DOMAIN}`, password: "ivy-Secret-1", aliases: [] };
 /** The issue's example: with the limit set to 30 messages an hour, the 31st is deferred. */
 const SENDING_LIMITS = { messagesPerHour: 30, recipientsPerHour: 90 };
 
@@ -68,6 +70,18 @@ describe.runIf(dockerAvailable())("mail server", () => {
   let counter = 0;
   const subject = (what: string) => `${what} #${++counter} ${Date.now()}`;
   const smtp = (...args: string[]) => swaks(["--server", mx, ...args]);
+  /** The DKIM results of a received message, against the records the stack publishes. */
+  const dkimResults = async (received: string) => {
+    const records = stack.rendered.dns;
+    const result = await dkimVerify(Buffer.from(received), {
+      resolver: async (name, type) => {
+        const found = records.filter((r) => r.name === name && r.type === type).map((r) => [r.value]);
+        if (found.length === 0) throw Object.assign(new Error(`no ${type} record for ${name}`), { code: "ENOTFOUND" });
+        return found;
+      },
+    });
+    return result.results.map((r) => [r.signingDomain, r.selector, r.status.result]);
+  };
   /** Send with swaks to the current Postfix, read back from the current Dovecot (both move when re-created). */
   const roundTrip = (mail: RoundTrip) => sendAndRead({ mx, imap }, mail);
 
@@ -78,7 +92,7 @@ describe.runIf(dockerAvailable())("mail server", () => {
     mx = await stack.ip("mail-postfix");
     imap = await stack.ip("mail-dovecot");
     // alice owns contact@ (alias); alice and bob are in the tech group; carol is not.
-    await seedPeople(stack, [alice, bob, carol, dave, erin, fred, gina, hank], [alice, bob]);
+    await seedPeople(stack, [alice, bob, carol, dave, erin, fred, gina, hank, ivy], [alice, bob]);
   });
   afterAll(async () => {
     await stack?.teardown();
@@ -458,15 +472,7 @@ describe.runIf(dockerAvailable())("mail server", () => {
         received: [received],
       } = await roundTrip({ via: submissionAs(alice), from: alice.mail, to: bob.mail, subject: subject("signed"), readers: [bob] });
       expect(received).toMatch(/^DKIM-Signature: .*d=asso\.localhost/m);
-      const records = stack.rendered.dns;
-      const result = await dkimVerify(Buffer.from(received), {
-        resolver: async (name, type) => {
-          const found = records.filter((r) => r.name === name && r.type === type).map((r) => [r.value]);
-          if (found.length === 0) throw Object.assign(new Error(`no ${type} record for ${name}`), { code: "ENOTFOUND" });
-          return found;
-        },
-      });
-      expect(result.results.map((r) => [r.signingDomain, r.selector, r.status.result])).toEqual([["asso.localhost", "mail", "pass"]]);
+      expect(await dkimResults(received)).toEqual([["asso.localhost", "mail", "pass"]]);
     });
 
     it("rejects the GTUBE test message", async () => {
@@ -518,6 +524,17 @@ describe.runIf(dockerAvailable())("mail server", () => {
       const reply = await waitForSubject(imap, alice, away);
       expect(reply).toMatch(/^From: .*fred@asso\.localhost/m);
       expect(reply).toMatch(/^Auto-Submitted: auto-replied/m);
+    });
+
+    it("signs a member's Sieve vacation reply with DKIM, and the signature verifies against the published record", async () => {
+      const away = `Ivy is away ${Date.now()}`;
+      const script = `require "vacation";\nvacation :days 1 :subject "${away}" "Back next week.";\n`;
+      const put = await stack.exec("mail-dovecot", ["doveadm", "sieve", "put", "-u", ivy.mail, "-a", "vacation"], { input: script });
+      expect(put.exitCode, put.stderr).toBe(0);
+      await roundTrip({ via: submissionAs(alice), from: alice.mail, to: ivy.mail, subject: subject("to ivy, away"), readers: [ivy] });
+      const reply = await waitForSubject(imap, alice, away);
+      expect(reply).toMatch(/^From: .*ivy@asso\.localhost/m);
+      expect(await dkimResults(reply)).toEqual([["asso.localhost", "mail", "pass"]]);
     });
 
     it("carries out a member's Sieve redirect: the copy arrives at the other address", async () => {
