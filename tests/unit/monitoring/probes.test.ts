@@ -1,4 +1,7 @@
+import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
+import { alertRules } from "../../../monitoring/config";
+import { AlertThresholds } from "../../../monitoring/settings";
 import { deriveProbes, moduleForPort, type ProbedContainer } from "../../../monitoring/probes";
 
 const container = (name: string, service: string, more: Partial<ProbedContainer> = {}): ProbedContainer => ({
@@ -70,6 +73,26 @@ describe("deriveProbes", () => {
   it("labels each probe with its service and module", () => {
     expect(deriveProbes([dovecot], undefined)).toEqual([
       { name: "imaps://mail-dovecot:993", service: "mail", module: "imaps", target: "mail-dovecot:993" },
+    ]);
+  });
+});
+
+describe("alertRules", () => {
+  const rules = (probes: Record<string, { enabled: boolean; downForMinutes?: number }>) =>
+    (
+      parse(alertRules({ alerts: AlertThresholds.parse({}), probes, evaluationIntervalSeconds: 60 })) as {
+        groups: { rules: { alert: string; expr: string; for: string }[] }[];
+      }
+    ).groups[0].rules.filter((r) => r.alert === "ServiceDown");
+
+  it("waits the default delay for every service when none has its own", () => {
+    expect(rules({})).toEqual([expect.objectContaining({ expr: "probe_success{} == 0", for: "300s" })]);
+  });
+
+  it("gives a service its own delay and leaves it out of the default rule", () => {
+    expect(rules({ nextcloud: { enabled: true, downForMinutes: 15 } }).map((r) => [r.expr, r.for])).toEqual([
+      ['probe_success{service!~"nextcloud"} == 0', "300s"],
+      ['probe_success{service="nextcloud"} == 0', "900s"],
     ]);
   });
 });
