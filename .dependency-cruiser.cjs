@@ -2,11 +2,11 @@
  * The layers of the project (README, "How it fits together"): each folder imports only from the layers
  * below it. `npm run lint` fails on any rule below.
  *   platform/                         imports nothing of the project above it
- *   ldap/ mail/ hosts/ backup/ services/<x>/  the services: platform/ and their own folder, never each other
+ *   ldap/ mail/ hosts/ account/ backup/ services/<x>/  the services: platform/ and their own folder, never each other
  *   stacks/                           the composition root: services and platform
  *   policy/ ci/ bench/ tests/         consumers at the top
  */
-const SERVICE = "(ldap|mail|hosts|backup|services/[^/]+)";
+const SERVICE = "(ldap|mail|hosts|account|backup|services/[^/]+)";
 const TOP = "(stacks|policy|ci|bench|tests)";
 
 module.exports = {

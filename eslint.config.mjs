@@ -4,7 +4,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**"] },
+  { ignores: ["node_modules/**", "account/image/app.js"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -39,8 +39,11 @@ export type SmtpConfig = z.output<typeof SmtpSettings>;
 
 export const SUBMISSION_PORT = 587;
 
-/** The services that send mail as their own directory account (each has `smtp` settings). */
-export const MAIL_SENDERS = SENDING_ACCOUNTS;
+/**
+ * The services that send mail as their own directory account and have `smtp` settings: all but the account
+ * page, which needs the directory and the mail server on its own host.
+ */
+export const MAIL_SENDERS = SENDING_ACCOUNTS.filter((service): service is Exclude<SendingAccountName, "account"> => service !== "account");
 
 export const MISSING_SMTP_PASSWORD = "required when the directory does not run on this host (pulumi config set --secret --path ...)";
 

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { AccountService } from "../account/settings";
 import { BackupService } from "../backup/settings";
 import { LdapService } from "../ldap/settings";
 import { MailService } from "../mail/settings";
@@ -22,6 +23,7 @@ export const SERVICE_CATALOG = [
   MattermostService,
   NextcloudService,
   CollaboraService,
+  AccountService,
   MonitoringService,
   BackupService,
 ] as const;

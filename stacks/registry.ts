@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { AccountPage } from "../account/component";
 import { Backup } from "../backup/component";
 import { DirectoryServer } from "../ldap/component";
 import { MailServer } from "../mail/component";
@@ -23,6 +24,7 @@ export const SERVICE_COMPONENTS: { [D in CatalogEntry as D["name"]]: ServiceComp
   mattermost: Mattermost,
   nextcloud: Nextcloud,
   collabora: Collabora,
+  account: AccountPage,
   monitoring: Monitoring,
   backup: Backup,
 };

@@ -1,8 +1,8 @@
 /**
  * Our own images: ldap/image, every folder with a Dockerfile under mail/, platform/acme/image,
- * platform/postgres/image, backup/image and monitoring/image. The image name is the one the stacks pin under
+ * platform/postgres/image, backup/image, monitoring/image and account/image. The image name is the one the stacks pin under
  * infra:images.pins (ldap/image -> ldap, mail/postfix -> mail-postfix, platform/acme/image -> acme,
- * platform/postgres/image -> postgres, backup/image -> backup, monitoring/image -> monitoring). hosts/ holds a test-only image and is never pushed.
+ * platform/postgres/image -> postgres, backup/image -> backup, monitoring/image -> monitoring, account/image -> account). hosts/ holds a test-only image and is never pushed.
  */
 import { readdirSync } from "node:fs";
 import * as path from "node:path";
@@ -24,13 +24,14 @@ export function ownImageOf(dockerfile: string): OwnImage | undefined {
   if (dirs.join("/") === "platform/postgres/image") return { name: "postgres", context: "platform/postgres/image" };
   if (dirs.join("/") === "backup/image") return { name: "backup", context: "backup/image" };
   if (dirs.join("/") === "monitoring/image") return { name: "monitoring", context: "monitoring/image" };
+  if (dirs.join("/") === "account/image") return { name: "account", context: "account/image" };
   if (dirs[0] === "mail" && dirs.length >= 2) return { name: dirs.join("-"), context: dirs.join("/") };
   return undefined;
 }
 
 /** Every image we push, found from the Dockerfiles in the checkout, sorted by name. */
 export function discoverOwnImages(repoRoot: string): OwnImage[] {
-  const candidates = ["ldap", "mail", "platform", "backup", "monitoring"].flatMap((top) => {
+  const candidates = ["ldap", "mail", "platform", "backup", "monitoring", "account"].flatMap((top) => {
     try {
       return (readdirSync(path.join(repoRoot, top), { recursive: true }) as string[]).map((p) => `${top}/${p.split(path.sep).join("/")}`);
     } catch {

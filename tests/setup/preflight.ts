@@ -44,6 +44,8 @@ export const INTEGRATION_TOOLS: ToolCheck[] = [
     debianPackage: "pebble",
     command: ["sh", "-c", "command -v pebble && command -v pebble-challtestsrv"],
   },
+  // The account page's browser scenario (tests/integration/account): Debian's Chromium driven by playwright-core.
+  { need: "Chromium (the account page in a real browser)", debianPackage: "chromium", command: ["chromium", "--version"] },
   // The CI SSH set-up scenario (tests/integration/ci/ssh-setup.test.ts) and the hosts' login scenarios.
   {
     need: "the OpenSSH client tools (ssh-agent, ssh-add, ssh-keygen)",

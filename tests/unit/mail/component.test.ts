@@ -95,7 +95,9 @@ describe("mail server in the rendered stacks", () => {
     expect(containerOf(local, "mail-dovecot").networks).not.toContain("mail-submission");
     expect(local.networks).toContainEqual({ name: "mail-submission", internal: true });
     expect(local.networks).toContainEqual({ name: "mail", internal: true });
-    expect(postfix.env.MAIL_SERVICE_SENDERS).toBe("mattermost@asso.localhost nextcloud@asso.localhost");
+    expect(postfix.env.MAIL_SERVICE_SENDERS).toBe(
+      "mattermost@asso.localhost nextcloud@asso.localhost account@asso.localhost monitoring@asso.localhost",
+    );
   });
 
   it("keeps rspamd, which parses untrusted mail, on a network with Postfix only (not Dovecot's LMTP and SASL)", () => {

@@ -1,0 +1,30 @@
+/**
+ * Attempts per client address in a fixed window: enough to stop a guesser at the page (each login
+ * attempt costs the directory an argon2 verification) without a store that outlives the process.
+ */
+export class RateLimiter {
+  private readonly windows = new Map<string, { start: number; count: number }>();
+
+  constructor(
+    private readonly attempts: number,
+    private readonly windowMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Count one attempt of `key`; false when the key already used up its attempts in this window. */
+  allow(key: string): boolean {
+    const now = this.now();
+    const window = this.windows.get(key);
+    if (!window || now - window.start >= this.windowMs) {
+      if (this.windows.size > 10_000) this.sweep(now);
+      this.windows.set(key, { start: now, count: 1 });
+      return true;
+    }
+    window.count += 1;
+    return window.count <= this.attempts;
+  }
+
+  private sweep(now: number): void {
+    for (const [key, window] of this.windows) if (now - window.start >= this.windowMs) this.windows.delete(key);
+  }
+}
