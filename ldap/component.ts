@@ -17,6 +17,7 @@ import {
   type ServiceAccountName,
 } from "../platform/directory";
 import type { DnsRecord } from "../platform/dns";
+import { JOB_METRICS_DIR } from "../platform/job-metrics";
 import type { ServiceArgs, ServiceOutputs } from "../platform/service";
 import type { LdapService } from "./settings";
 
@@ -145,7 +146,7 @@ export class DirectoryServer extends pulumi.ComponentResource implements Service
         entrypoint: ["/usr/local/bin/ldap-daily"],
         networks: [{ network }],
         memoryMb: settings.jobMemoryMb,
-        env: { LDAP_BASE_DN: baseDn, LDAP_DAILY_AT: settings.dailyAt },
+        env: { LDAP_BASE_DN: baseDn, LDAP_DAILY_AT: settings.dailyAt, LDAP_JOB_METRICS_DIR: JOB_METRICS_DIR },
         volumes: [
           // slapcat reads the database beside slapd (LMDB allows concurrent readers; it needs the lock file).
           { source: volumes.data, target: "/var/lib/ldap" },
@@ -153,6 +154,8 @@ export class DirectoryServer extends pulumi.ComponentResource implements Service
           { source: volumes.tls, target: "/etc/ldap/tls", readOnly: true },
           { source: volumes.socket, target: "/run/slapd" },
           { source: volumes.backup, target: "/var/backups/ldap" },
+          // expiry.prom, how the last expiry run went, for monitoring (platform/job-metrics.ts).
+          { source: context.jobMetricsVolume(), target: JOB_METRICS_DIR },
         ],
         readOnlyRootfs: true,
         tmpfs: tmp,

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker, dockerAvailable, dockerOk } from "../../helpers/docker";
+import { collectStatus, dockerExecQuery, formatStatus } from "../../../stacks/status";
 import { startStack, type RunningStack } from "../../helpers/harness";
 import { alice, MAIL_STACK, readInbox, seedPeople } from "../../helpers/mail";
 import { containerOf, renderVariant } from "../../helpers/rendered";
@@ -166,6 +167,15 @@ describe.runIf(dockerAvailable())("monitoring and alerting", () => {
     expect(aboutWhatRuns.map((a) => a.metric)).toEqual([]);
   }, 180_000);
 
+  it("shows each probe of our daemons as up in npm run status's table", async () => {
+    const status = await collectStatus(dockerExecQuery("unix:///var/run/docker.sock", `${stack.prefix}monitoring`));
+    const table = formatStatus(status);
+    for (const probe of probes.filter((p) => !p.startsWith("https://"))) {
+      expect(table).toMatch(new RegExp(`probe\\s*│\\s*${probe.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}\\s*│\\s*up\\s*│`));
+    }
+    expect(status.rows.find((r) => r.kind === "host")?.detail).toMatch(/^disk \d+ %, memory \d+ % used, load /);
+  }, 60_000);
+
   it("tells Mattermost at once when Dovecot stops, and the tech mailbox once it is back, then the resolution", async () => {
     const hookKey = (
       parse(containerOf(stack.rendered, "monitoring-alertmanager").files[0].content) as {
@@ -204,6 +214,18 @@ describe.runIf(dockerAvailable())("monitoring and alerting", () => {
       (await readInbox(imap, alice.mail, alice.password)).find((m) => line("resolved").test(m)),
     );
   }, 240_000);
+
+  it("records the directory's expiry run, which monitoring reads", async () => {
+    const run = await stack.exec("ldap-daily", ["ldap-daily", "--once"]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const [success] = await until("the expiry job's metrics", async () => {
+      const samples = await query(`infra_job_last_run_success{job="expiry"}`);
+      return samples.length > 0 ? samples : undefined;
+    });
+    expect(success.value[1]).toBe("1");
+    const [age] = await query(`time() - infra_job_last_success_timestamp_seconds{job="expiry"}`);
+    expect(Number(age.value[1])).toBeLessThan(120);
+  }, 120_000);
 
   it("raises the backup alerts when the last backup failed a day and more ago", async () => {
     const dayAndHalfAgo = Math.floor(Date.now() / 1000) - 36 * 3600;
