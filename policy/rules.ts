@@ -15,6 +15,9 @@ type Inputs = Record<string, any>;
 const labelsOf = (inputs: Inputs): Record<string, string> =>
   Object.fromEntries(((inputs.labels ?? []) as { label: string; value: string }[]).map((l) => [l.label, l.value]));
 
+/** Env names that carry a credential (or a URL embedding one): passwords, keys, tokens, data sources. */
+const CREDENTIAL_VARIABLE = /PASSWORD|SECRET|TOKEN|PRIVATE_KEY|DATASOURCE|APPLICATION_KEY|CONSUMER_KEY|^password$/;
+
 /** Data services that must never be reachable from outside their application's internal network. */
 export const DATA_ROLES = ["database", "cache"];
 
@@ -101,6 +104,22 @@ export const containerRules: ContainerRule[] = [
       if (mounts.length === 0) return undefined;
       if (!labels["infra.exception.dockerSocket"]) return "mounts the Docker socket without the dockerSocket exception";
       return mounts.every((m) => m.readOnly === true) ? undefined : "mounts the Docker socket writable";
+    },
+  },
+  {
+    policy: "secrets-as-files",
+    description:
+      "Credentials reach containers as files (<VAR>_FILE, platform/container.ts secretEnv), not in env where docker inspect shows them, unless the label infra.exception.secretsInEnv names the variable.",
+    check: (i, labels) => {
+      const keys = ((i.envs ?? []) as unknown[])
+        .filter((entry): entry is string => typeof entry === "string")
+        .map((entry) => entry.slice(0, entry.indexOf("=")))
+        .filter((key) => CREDENTIAL_VARIABLE.test(key) && !key.endsWith("_FILE"));
+      const why = labels["infra.exception.secretsInEnv"] ?? "";
+      const unexplained = keys.filter((key) => !why.includes(key));
+      return unexplained.length > 0
+        ? `has credentials in env (${unexplained.join(", ")}) without the secretsInEnv exception naming them`
+        : undefined;
     },
   },
 ];

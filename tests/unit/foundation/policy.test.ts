@@ -35,6 +35,17 @@ const badContainers: [string, (c: Record<string, any>) => Record<string, any>, s
     (c) => ({ ...c, volumes: c.volumes.map((v: Record<string, any>) => ({ ...v, readOnly: false })) }),
     "mounts the Docker socket writable",
   ],
+  [
+    "secrets-as-files",
+    (c) => ({ ...c, envs: [...(c.envs ?? []), "LDAP_BIND_PASSWORD=hunter2"] }),
+    "has credentials in env (LDAP_BIND_PASSWORD) without the secretsInEnv exception naming them",
+  ],
+  [
+    "secrets-as-files",
+    (c) =>
+      withLabel({ ...c, envs: [...(c.envs ?? []), "SMTP_PASSWORD=x", "password=y"] }, "infra.exception.secretsInEnv", "password: env only"),
+    "has credentials in env (SMTP_PASSWORD) without the secretsInEnv exception naming them",
+  ],
 ];
 
 describe("hardening policies", () => {
@@ -47,6 +58,12 @@ describe("hardening policies", () => {
     expect(violations).toHaveLength(1);
     expect(violations[0].policy).toBe(policy);
     expect(violations[0].message).toContain(message);
+  });
+
+  it("secrets-as-files: accept a secret as a file (<VAR>_FILE) and one in env that the exception names", async () => {
+    const c = await goodContainer();
+    const envs = [...(c.envs ?? []), "LDAP_BIND_PASSWORD_FILE=/run/secrets/LDAP_BIND_PASSWORD", "password=y"];
+    expect(checkContainer("ok", withLabel({ ...c, envs }, "infra.exception.secretsInEnv", "password: env only"))).toEqual([]);
   });
 
   it("accept a capability added back with its reason", async () => {
