@@ -151,16 +151,12 @@ export function alertRules(settings: Pick<MonitoringConfig, "alerts" | "probes" 
     .filter(([, o]) => o.enabled && o.downForMinutes !== undefined)
     .map(([service, o]) => [service, o.downForMinutes as number] as const)
     .sort(([x], [y]) => x.localeCompare(y));
-  const disabled = Object.entries(settings.probes)
-    .filter(([, o]) => !o.enabled)
-    .map(([service]) => service)
-    .sort();
+  // Switched-off services have no probe and no watched container (monitoring/component.ts): nothing to exclude here.
   const downRules = (only: string | undefined, forMinutes: number): Rule[] => {
     const matcher = serviceMatcher(
       only,
       delays.map(([service]) => service),
     );
-    const containers = [matcher, ...disabled.map((s) => `service!="${s}"`)].filter(Boolean).join(",");
     return [
       rule(
         "ServiceDown",
@@ -171,7 +167,7 @@ export function alertRules(settings: Pick<MonitoringConfig, "alerts" | "probes" 
       ),
       rule(
         "ContainerUnhealthy",
-        `infra_container_healthy{${containers}} == 0`,
+        `infra_container_healthy{${matcher}} == 0`,
         forMinutes * 60,
         `container {{ $labels.name }} on {{ $labels.host }} has not been healthy for ${forMinutes} minutes`,
         "critical",
