@@ -80,7 +80,9 @@ export function createApp(deps: AppDeps) {
   ) => {
     const lang = language(c);
     const t = MESSAGES[lang];
-    return c.html(layout(lang, t, notice, body(t)), status);
+    // Forms post to addresses that answer POST only, but the token pages: the language link goes where GET works.
+    const here = c.req.method === "GET" || /^\/(invitation|reset)\//.test(c.req.path) ? c.req.path : "/";
+    return c.html(layout(lang, t, notice, body(t), here), status);
   };
   const session = (c: Context): Session | undefined => {
     const id = getCookie(c, COOKIE);

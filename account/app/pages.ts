@@ -19,7 +19,8 @@ label{display:block;margin-top:.8rem;font-weight:600}input[type=text],input[type
 button{margin-top:.8rem;padding:.4rem 1rem;font:inherit}.error{color:#a00;border-left:4px solid #a00;padding-left:.6rem}
 .ok{color:#060;border-left:4px solid #060;padding-left:.6rem}code{word-break:break-all}li{margin:.4rem 0}`;
 
-export function layout(lang: Language, t: Messages, notice: Notice | undefined, body: Fragment): Fragment {
+/** `here`: the address the language link reloads (a page that answers GET). */
+export function layout(lang: Language, t: Messages, notice: Notice | undefined, body: Fragment, here = "/"): Fragment {
   const other = lang === "fr" ? "en" : "fr";
   return html`<!doctype html>
     <html lang="${lang}">
@@ -33,7 +34,7 @@ export function layout(lang: Language, t: Messages, notice: Notice | undefined, 
       </head>
       <body>
         <header>
-          <p><a href="?lang=${other}" hreflang="${other}">${other === "fr" ? "Français" : "English"}</a></p>
+          <p><a href="${here}?lang=${other}" hreflang="${other}">${other === "fr" ? "Français" : "English"}</a></p>
           <h1>${t.title}</h1>
         </header>
         <main>

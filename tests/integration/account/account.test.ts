@@ -67,6 +67,13 @@ describe.runIf(dockerAvailable())("account page", () => {
   const members = (...args: string[]) => runMembersCli(directory, args, { ACCOUNT_URL: base });
   const notice = () => page.locator("#notice").innerText();
   const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  /** Log in from a new browser context (no session left by an earlier scenario). */
+  async function logIn(password: string): Promise<void> {
+    await page.close();
+    page = await browser.newPage({ locale: "en-GB" });
+    await page.goto(`${base}/`);
+    await submit({ uid: jeanne.uid, password }, "Log in");
+  }
   async function submit(fields: Record<string, string>, button: string): Promise<void> {
     for (const [id, value] of Object.entries(fields)) await page.fill(`#${id}`, value);
     await Promise.all([page.waitForEvent("load"), page.getByRole("button", { name: button }).first().click()]);
@@ -145,8 +152,7 @@ describe.runIf(dockerAvailable())("account page", () => {
 
   it("adds and removes the member's own SSH key, refusing an invalid one", async () => {
     const key = `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 9)]).toString("base64")} jeanne@laptop`;
-    await page.goto(`${base}/`);
-    await submit({ uid: jeanne.uid, password: passwords.third }, "Log in");
+    await logIn(passwords.third);
     await submit({ key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG" }, "Add this key");
     expect(await notice()).toBe("The key data is damaged (not base64): paste the whole line of your .pub file.");
     await submit({ key }, "Add this key");
@@ -175,8 +181,7 @@ describe.runIf(dockerAvailable())("account page", () => {
     try {
       const key = await host.newKey(jeanne.uid);
       expect((await host.ssh(jeanne.uid, jeanne.uid, "id -un")).exitCode).not.toBe(0);
-      await page.goto(`${base}/`);
-      await submit({ uid: jeanne.uid, password: passwords.third }, "Log in");
+      await logIn(passwords.third);
       await submit({ key }, "Add this key");
       expect(await notice()).toBe("The key is added. On the hosts it works from your next login.");
       const login = await host.ssh(jeanne.uid, jeanne.uid, "id -un");

@@ -243,6 +243,10 @@ describe("account page", () => {
     expect(french).toContain('<html lang="fr">');
     expect(french).toContain("Mot de passe oublié ?");
     expect(french).not.toContain("<script");
+    const forgot = await (await app.request("/forgot")).text();
+    expect(forgot).toContain('<a href="/forgot?lang=en" hreflang="en">English</a>');
+    const afterPost = await (await post("/login", { uid: "jeanne", password: "wrong" })).text();
+    expect(afterPost).toContain('<a href="/?lang=fr" hreflang="fr">Français</a>');
     const english = await (await app.request("/?lang=en")).text();
     expect(english).toContain('<html lang="en">');
     expect(english).toContain("Forgot your password?");
