@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 npx tsc -p .
 # Folders import only from the layers below them, and nothing imports in a cycle (.dependency-cruiser.cjs).
-npx depcruise --config .dependency-cruiser.cjs platform services ldap mail hosts backup stacks policy ci bench tests
+npx depcruise --config .dependency-cruiser.cjs platform services ldap mail hosts backup account stacks policy ci bench tests
 npx eslint .
 npx prettier --check . --log-level warn
 
