@@ -213,7 +213,7 @@ function secretFiles(
 ): { env: Record<string, string>; uploads: docker.types.input.ContainerUpload[]; volumes: VolumeMount[] } {
   const names = Object.keys(args.secretEnv ?? {}).sort();
   if (names.length === 0) return { env: {}, uploads: [], volumes: [] };
-  const [uid, gid] = secretsOwner(name, args);
+  const [uid, gid] = secretsOwner(name, args.user, args.secretsOwner);
   const path = (key: string) => `${SECRETS_DIR}/${key}`;
   const volume = args.readOnlyRootfs
     ? new docker.Volume(`volume-${name}-secrets`, { name: `${name}-secrets` }, { parent: opts.parent, provider: context.provider })
@@ -231,8 +231,9 @@ function secretFiles(
   };
 }
 
-function secretsOwner(name: string, args: ServiceContainerArgs): [string, string] {
-  const owner = args.secretsOwner ?? (args.user === undefined || args.user === "root" ? "0:0" : args.user);
+/** The numeric `[uid, gid]` owning a container's secret files: `secretsOwner`, else its numeric `user`, else root's. */
+export function secretsOwner(name: string, user: string | undefined, secretsOwner: string | undefined): [string, string] {
+  const owner = secretsOwner ?? (user === undefined || user === "root" ? "0:0" : user);
   const match = /^(\d+)(?::(\d+))?$/.exec(owner);
   if (!match) {
     throw new Error(

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { SECRETS_DIR } from "../../../platform/container";
+import { SECRETS_DIR, secretsOwner } from "../../../platform/container";
 import { toPlan } from "../../../stacks/plan-format";
 import { listStacks, renderStack, type RenderedStack } from "../../../stacks/render";
 
@@ -63,5 +63,23 @@ describe.each(listStacks())("secrets of the containers of stack %s", (stackName)
     const plan = JSON.stringify(toPlan(stack));
     const files = stack.containers.flatMap((c) => Object.values(c.secrets));
     expect(files.filter((value) => plan.includes(value))).toEqual([]);
+  });
+});
+
+describe("the owner of a container's secret files", () => {
+  it.each([
+    [undefined, undefined, ["0", "0"]],
+    ["root", undefined, ["0", "0"]],
+    ["2000:2000", undefined, ["2000", "2000"]],
+    ["999", undefined, ["999", "999"]],
+    ["openldap", "100:101", ["100", "101"]],
+  ])("user %s with secretsOwner %s: %j", (user, owner, expected) => {
+    expect(secretsOwner("c", user, owner)).toEqual(expected);
+  });
+
+  it("refuses a user name without a numeric secretsOwner, saying why", () => {
+    expect(() => secretsOwner("ldap", "openldap", undefined)).toThrow(
+      "container ldap: secretsOwner must be uid:gid in numbers (its user 'openldap' is a name, which the Docker provider cannot resolve in the image)",
+    );
   });
 });
