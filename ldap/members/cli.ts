@@ -160,7 +160,11 @@ program
       const groups = input.role === "admin" ? (["tech", "admins"] as const) : input.role === "tech" ? (["tech"] as const) : [];
       const { dn, uidNumber } = await directory.add({ ...input, sshKeys, groups: [...groups] });
       console.log(`added ${dn}${uidNumber ? ` (uidNumber ${uidNumber})` : ""}, groups: ${["members", ...groups].join(", ")}`);
-      if (input.type === "physical" && opts.invitation) await invite(command, connection, input.uid, opts.mail);
+      if (input.type === "physical" && opts.invitation) {
+        await invite(command, connection, input.uid, opts.mail).catch((error: Error) => {
+          throw new Error(`${input.uid} is added, but got no invitation: ${error.message}; send one with 'members invite ${input.uid}'`);
+        });
+      }
     });
   });
 

@@ -3,6 +3,7 @@ import { resolveConnection } from "../../../ldap/members/connection";
 import { filterValue } from "../../../ldap/members/directory";
 import { daysSinceEpoch, describePlan, planExpiry } from "../../../ldap/members/expire";
 import { memberCounts, toCsv } from "../../../ldap/members/export";
+import { accountUrl } from "../../../ldap/members/invitation";
 import type { Person } from "../../../ldap/members/person";
 import { UsageError } from "../../../ldap/members/validate";
 
@@ -128,5 +129,15 @@ describe("resolveConnection", () => {
 describe("filterValue", () => {
   it("escapes what would change an LDAP filter", () => {
     expect(filterValue("a*b(c)\\d")).toBe("a\\2ab\\28c\\29\\5cd");
+  });
+});
+
+describe("accountUrl", () => {
+  it.each([
+    [{}, undefined, "https://account.asso.localhost"],
+    [{ ACCOUNT_URL: "https://account.example.org/" }, undefined, "https://account.example.org"],
+    [{ ACCOUNT_URL: "https://account.example.org" }, "http://10.0.0.5:8080", "http://10.0.0.5:8080"],
+  ])("env %j, flag %s -> %s", (env, flag, url) => {
+    expect(accountUrl(BASE, env, flag)).toBe(url);
   });
 });
