@@ -41,7 +41,7 @@ export const MonitoringSettings = z.strictObject({
   groupWaitSeconds: seconds(30),
   /** How long before a changed group (a new alert, a resolution) is notified again. Default 300 s. */
   groupIntervalSeconds: seconds(300),
-  /** How long VictoriaMetrics keeps the metrics. Default 31 days (about 15 MB a day for two hosts). */
+  /** How long VictoriaMetrics keeps the metrics. Default 31 days (at most about 60 MB a day for the local stack, measured by npm run bench:monitoring). */
   retentionDays: z.int({ error: "expected a whole number of days" }).min(1, { error: "expected at least 1 day" }).default(31),
   alerts: AlertThresholds.prefault({}),
   /**
