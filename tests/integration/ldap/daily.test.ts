@@ -2,7 +2,7 @@ import { Attribute, Change } from "ldapts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerAvailable } from "../../helpers/docker";
 import { startStack, type RunningStack } from "../../helpers/harness";
-import { addPerson, openDirectory, rejectsWith, type DirectorySession } from "../../helpers/ldap";
+import { addPerson, openDirectory, passwordModifyValue, rejectsWith, type DirectorySession } from "../../helpers/ldap";
 
 /** The ldap-daily container: expired accesses locked through the local socket, then a slapcat export. */
 describe.runIf(dockerAvailable())("ldap daily job", () => {
@@ -83,6 +83,43 @@ describe.runIf(dockerAvailable())("ldap daily job", () => {
     const run = await stack.exec("ldap-daily", ["ldap-expire"]);
     expect(run.stdout).toMatch(/^ldap-expire: nothing to change/);
     expect(await directory.slapcat(1)).toBe(before);
+  });
+
+  it("brings a directory made by an earlier image up to date at its next start", async () => {
+    const base = directory.baseDn;
+    // What an earlier image left: the policy that locked after 10 failures, no account page's account, other rules.
+    const earlier = [
+      `dn: cn=default,ou=policies,${base}\nchangetype: modify\nreplace: pwdCheckQuality\npwdCheckQuality: 1\n-\nreplace: pwdMaxFailure\npwdMaxFailure: 10\n-\n`,
+      `dn: cn=account,ou=services,${base}\nchangetype: delete\n`,
+    ].join("\n");
+    const rules = `dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\nreplace: olcAccess\nolcAccess: {0}to * by * none\n`;
+    await stack.stop("ldap");
+    const data = await stack.runOnVolumes("ldap", ["slapmodify", "-F", "/etc/ldap/slapd.d", "-n1"], { input: earlier });
+    expect(data.exitCode, data.stderr).toBe(0);
+    const config = await stack.runOnVolumes("ldap", ["slapmodify", "-F", "/etc/ldap/slapd.d", "-n0"], { input: rules });
+    expect(config.exitCode, config.stderr).toBe(0);
+    await stack.start("ldap");
+    await stack.waitHealthy("ldap");
+
+    const admin = await directory.bound(directory.adminDn, directory.adminPassword);
+    try {
+      const policy = await admin.search(`cn=default,ou=policies,${base}`, {
+        scope: "base",
+        attributes: ["pwdCheckQuality", "pwdMaxFailure"],
+      });
+      expect(policy.searchEntries[0]).toMatchObject({ pwdCheckQuality: "2", pwdMaxFailure: "0" });
+    } finally {
+      await admin.unbind();
+    }
+    const account = await directory.bound(`cn=account,ou=services,${base}`, directory.servicePassword("account"));
+    try {
+      await account.exop("1.3.6.1.4.1.4203.1.11.1", passwordModifyValue(undefined, "erin-set-after-upgrade", directory.peopleDn("erin")));
+    } finally {
+      await account.unbind();
+    }
+    const erin = await directory.bound(directory.peopleDn("erin"), "erin-set-after-upgrade");
+    await erin.unbind();
+    expect((await stack.logs("ldap")).match(/adding the service account cn=account,/g)).toHaveLength(1);
   });
 
   it("exports cn=config and the data to the ldap-backup volume", async () => {
