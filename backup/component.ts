@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   BACKUP_DATA_DIR,
   BACKUP_DUMPS_DIR,
+  BACKUP_JOB,
   summarizeBackup,
   type DatabaseDump,
   type DeclaredVolume,
@@ -85,7 +86,7 @@ export class Backup extends pulumi.ComponentResource {
     const mounts: VolumeMount[] = [
       ...volumes.map((v) => ({ source: v.volume, target: `${BACKUP_DATA_DIR}/${v.name}`, readOnly: true })),
       { source: cache, target: CACHE_DIR },
-      { source: context.jobMetricsVolume(), target: JOB_METRICS_DIR },
+      { source: context.jobMetricsVolume(BACKUP_JOB), target: JOB_METRICS_DIR },
       ...(repositoryVolume ? [{ source: repositoryVolume, target: REPOSITORY_DIR }] : []),
     ];
 

@@ -155,7 +155,7 @@ export class DirectoryServer extends pulumi.ComponentResource implements Service
           { source: volumes.socket, target: "/run/slapd" },
           { source: volumes.backup, target: "/var/backups/ldap" },
           // expiry.prom, how the last expiry run went, for monitoring (platform/job-metrics.ts).
-          { source: context.jobMetricsVolume(), target: JOB_METRICS_DIR },
+          { source: context.jobMetricsVolume("expiry"), target: JOB_METRICS_DIR },
         ],
         readOnlyRootfs: true,
         tmpfs: tmp,

@@ -95,7 +95,13 @@ export class Monitoring extends pulumi.ComponentResource implements ServiceOutpu
           `-notifier.url=http://${MONITORING_HOSTS.alertmanager}:${PORTS.alertmanager}`,
           `-evaluationInterval=${duration(settings.evaluationIntervalSeconds)}`,
         ],
-        files: [config("rules.yml", alertRules(settings))],
+        // Read once the whole host is declared, like the watched containers below: the jobs built after this.
+        files: [
+          config(
+            "rules.yml",
+            pulumi.output(MONITORING_HOSTS.alerts).apply(() => alertRules(settings, [...context.jobs].sort())),
+          ),
+        ],
         healthcheck: { test: httpHealth(PORTS.alerts, "/health"), intervalSeconds: 30 },
       },
       { parent: this },

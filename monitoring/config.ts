@@ -137,7 +137,10 @@ function serviceMatcher(only: string | undefined, except: readonly string[]): st
 }
 
 /** vmalert's rules: the alerts of docs/alerts.md with the stack's thresholds. */
-export function alertRules(settings: Pick<MonitoringConfig, "alerts" | "probes" | "evaluationIntervalSeconds">): string {
+export function alertRules(
+  settings: Pick<MonitoringConfig, "alerts" | "probes" | "evaluationIntervalSeconds">,
+  jobs: readonly string[] = [],
+): string {
   const a = settings.alerts;
   const rule = (alert: string, expr: string, forSeconds: number, summary: string, severity = "warning"): Rule => ({
     alert,
@@ -208,6 +211,16 @@ export function alertRules(settings: Pick<MonitoringConfig, "alerts" | "probes" 
       0,
       `no successful {{ $labels.job }} run on {{ $labels.host }} for ${a.jobHours} hours`,
       "critical",
+    ),
+    // A job that never wrote its file (it dies before, or its volume is not mounted) has no timestamp to age.
+    ...jobs.map((job) =>
+      rule(
+        "JobLate",
+        `absent(infra_job_last_success_timestamp_seconds{job="${job}"})`,
+        a.jobHours * 3600,
+        `no successful ${job} run reported for ${a.jobHours} hours`,
+        "critical",
+      ),
     ),
     rule(
       "HostNotScraped",

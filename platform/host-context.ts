@@ -68,11 +68,16 @@ export class HostContext {
 
   private jobMetrics?: docker.Volume;
 
+  /** The jobs of this host that write `<job>.prom` into the job-metrics volume, by their `job` label. */
+  readonly jobs: string[] = [];
+
   /**
    * The host's job-metrics volume (platform/job-metrics.ts): made once, under the host, by whichever service
-   * asks first (the jobs write it, monitoring's node exporter reads it).
+   * asks first (the jobs write it, monitoring's node exporter reads it). A job names itself (`writer`, the
+   * `job` label of its `<job>.prom`) so that monitoring also alerts when it never reports.
    */
-  jobMetricsVolume(): docker.Volume {
+  jobMetricsVolume(writer?: string): docker.Volume {
+    if (writer !== undefined && !this.jobs.includes(writer)) this.jobs.push(writer);
     this.jobMetrics ??= this.volume(JOB_METRICS_VOLUME, this.root, {
       keep: "nothing",
       because: "the jobs' last results, written again by their next run",

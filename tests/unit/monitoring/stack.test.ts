@@ -113,6 +113,15 @@ describe("monitoring of the local stack", () => {
     expect(slack.api_url).toMatch(/^https:\/\/chat\.asso\.localhost\/hooks\/m[0-9a-f]+$/);
   });
 
+  it("alerts when a job of the host never reports, not only when its report is old", () => {
+    const rules = configFile(local, "monitoring-alerts", "rules.yml").groups[0].rules as { alert: string; expr: string; for: string }[];
+    const never = rules.filter((r) => r.expr.startsWith("absent("));
+    expect(never.map((r) => [r.alert, r.expr, r.for])).toEqual([
+      ["JobLate", 'absent(infra_job_last_success_timestamp_seconds{job="backup"})', "93600s"],
+      ["JobLate", 'absent(infra_job_last_success_timestamp_seconds{job="expiry"})', "93600s"],
+    ]);
+  });
+
   it("keeps the thresholds of docs/alerts.md by default", () => {
     const rules = configFile(local, "monitoring-alerts", "rules.yml").groups[0].rules as { alert: string; expr: string; for: string }[];
     const rule = (name: string) => rules.find((r) => r.alert === name);
