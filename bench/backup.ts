@@ -50,17 +50,18 @@ async function seedDirectory(stack: RunningStack): Promise<void> {
   }
 }
 
-/** Maildir files written straight into the mailboxes volume (owned by vmail), 100 members, three folders each. */
+/** Maildir files written straight into the mailboxes volume (owned by vmail), 100 members, three folders each; each body random (nothing deduplicates). */
 async function seedMail(stack: RunningStack): Promise<void> {
   const script = [
     "set -eu",
     `n=${MESSAGES}`,
-    "body=$(head -c 2400 /dev/urandom | base64 -w 76)",
     "i=0",
     'while [ "$i" -lt "$n" ]; do',
     "  user=member$(printf %05d $((i % 100))); case $((i % 3)) in 0) dir=Maildir/cur ;; 1) dir=Maildir/.Archive/cur ;; *) dir=Maildir/.Sent/cur ;; esac",
     '  mkdir -p "/v/asso.localhost/$user/$dir"',
-    '  printf "From: someone@example.net\\nTo: $user@asso.localhost\\nSubject: message $i\\n\\n%s\\n" "$body" > "/v/asso.localhost/$user/$dir/$i.bench:2,S"',
+    '  f="/v/asso.localhost/$user/$dir/$i.bench:2,S"',
+    '  printf "From: someone@example.net\\nTo: %s@asso.localhost\\nSubject: message %s\\n\\n" "$user" "$i" > "$f"',
+    '  head -c 2400 /dev/urandom | base64 -w 76 >> "$f"',
     "  i=$((i + 1))",
     "done",
     "chown -R 5000:5000 /v",
@@ -78,9 +79,9 @@ async function seedMail(stack: RunningStack): Promise<void> {
 }
 
 async function seedDatabase(stack: RunningStack): Promise<void> {
-  // Rows of about 1 KB: DB_MB MB of table data.
+  // Rows of about 1 KB of hex text (random: it compresses like text, not like a repeated string): DB_MB MB of table data.
   const rows = DB_MB * 1000;
-  const sql = `CREATE TABLE posts (id int PRIMARY KEY, body text); INSERT INTO posts SELECT i, repeat(md5(i::text), 30) FROM generate_series(1, ${rows}) i;`;
+  const sql = `CREATE TABLE posts (id int PRIMARY KEY, body text); INSERT INTO posts SELECT i, (SELECT string_agg(md5(random()::text || i || j), '') FROM generate_series(1, 30) j) FROM generate_series(1, ${rows}) i;`;
   const result = await stack.exec("mattermost-db", [
     "psql",
     "-U",
