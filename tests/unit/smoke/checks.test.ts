@@ -266,7 +266,10 @@ describe("what the smoke check expects of pica01, from its rendered stack", () =
 
   it("has nothing of the web services to check on pica02, only its routes", async () => {
     const pica02 = smokePlan(await renderStack("pica02"));
-    expect(pica02.routes.map((r) => r.url)).toEqual(["https://mta-sts.picasoft.example.org"]);
+    expect(pica02.routes.map((r) => r.url).sort()).toEqual([
+      "https://account.picasoft.example.org",
+      "https://mta-sts.picasoft.example.org",
+    ]);
     expect([pica02.tenants, pica02.office, pica02.mattermost]).toEqual([[], undefined, undefined]);
   });
 });
