@@ -528,6 +528,18 @@ export async function removeFromGroup(directory: DirectorySession, person: Perso
   await asDirectoryAdmin(directory, (client) => changeMembership(client, directory, "delete", person.uid, group));
 }
 
+/**
+ * Set a person's shadowExpire (days since 1970-01-01) as the directory admin: what `members expire` writes,
+ * here without its other changes (group, password), so that a scenario isolates sssd's expire check.
+ */
+export async function setShadowExpire(directory: DirectorySession, person: Person, day: number): Promise<void> {
+  await asDirectoryAdmin(directory, (client) =>
+    client.modify(directory.peopleDn(person.uid), [
+      new Change({ operation: "replace", modification: new Attribute({ type: "shadowExpire", values: [String(day)] }) }),
+    ]),
+  );
+}
+
 async function changeMembership(
   client: Client,
   directory: DirectorySession,

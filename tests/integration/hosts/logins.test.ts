@@ -1,9 +1,11 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { firewallPorts } from "../../../hosts/render";
 import { baseDnOf } from "../../../platform/directory";
 import { dockerAvailable } from "../../helpers/docker";
 import { startStack, type RunningStack } from "../../helpers/harness";
-import { addPeople, removeFromGroup, startTestHost, type Person, type TestHost } from "../../helpers/hosts";
+import { addPeople, removeFromGroup, setShadowExpire, startTestHost, type Person, type TestHost } from "../../helpers/hosts";
 import { openDirectory, runMembersCli, type DirectorySession } from "../../helpers/ldap";
 
 /**
@@ -38,6 +40,12 @@ describe.runIf(dockerAvailable())("logins on a provisioned host", () => {
     password: "deploy-directory-password-1",
   };
 
+  // In tech, access end a month ahead, but shadowExpire passed yesterday: the known SSSD pitfall (added late,
+  // after `members expire`, which must not see her).
+  const sally = person("sally", 20007, ["members", "tech"], inAMonth);
+  const KEYS_COMMAND = "/usr/local/sbin/directory-authorized-keys";
+  const BOOTSTRAP = fs.readFileSync(path.resolve(__dirname, "../../../hosts/bootstrap.sh"), "utf8");
+
   beforeAll(async () => {
     stack = await startStack({ stack: "local", containers: ["ldap"] });
     directory = await openDirectory(stack);
@@ -55,7 +63,10 @@ describe.runIf(dockerAvailable())("logins on a provisioned host", () => {
     );
     for (const p of Object.values(people)) p.sshPublicKey = await host.newKey(p.uid);
     await host.newKey("stranger");
-    await addPeople(directory, Object.values(people));
+    await addPeople(
+      directory,
+      Object.values(people).filter((p) => p !== sally),
+    );
   });
   afterAll(async () => {
     await host?.remove();
@@ -194,5 +205,73 @@ describe.runIf(dockerAvailable())("logins on a provisioned host", () => {
       expect(expire.stdout).toContain("1 changed");
     });
     scenarios("after expire");
+  });
+
+  describe("with a permissive keys command (serves any directory key), so that only sssd's account checks decide", () => {
+    const rendered = () => host.files.find((f) => f.target === KEYS_COMMAND)?.content ?? "";
+    beforeAll(async () => {
+      await addPeople(directory, [sally]);
+      await setShadowExpire(directory, sally, Math.floor(Date.now() / DAY) - 1);
+      // The rendered command with its group/end-date filter and its shadowExpire check taken out.
+      const permissive = rendered()
+        .replace(/^filter=.*$/m, 'filter="(&(objectClass=posixAccount)(uid=$user))"')
+        .replace(/^if \[ -n "\$expire" \].*$/m, "");
+      expect(permissive).not.toMatch(/memberOf|today" -ge/);
+      const install = await host.exec(["sh", "-c", `cat > ${KEYS_COMMAND}`], { input: permissive });
+      expect(install.exitCode, install.stderr).toBe(0);
+    });
+    afterAll(async () => {
+      await host.exec(["sh", "-c", `cat > ${KEYS_COMMAND}`], { input: rendered() });
+    });
+
+    it("sssd refuses a tech member whose shadowExpire has passed while the keys command would still serve the key (access end still ahead)", async () => {
+      const served = await host.exec([KEYS_COMMAND, sally.uid]);
+      expect(served.stdout.trim()).toBe(sally.sshPublicKey);
+      const login = await loginGroups(sally.uid);
+      expect(login.ok).toBe(false);
+      // The refusal is sssd's, in PAM's account phase, after the key was accepted.
+      expect(await host.logs()).toMatch(new RegExp(`Access denied for user ${sally.uid} by PAM account configuration`));
+    });
+
+    it("sssd refuses a plain member (not in tech or admins) whose key the keys command serves", async () => {
+      expect((await host.exec([KEYS_COMMAND, mona.uid])).stdout.trim()).toBe(mona.sshPublicKey);
+      expect((await loginGroups(mona.uid)).ok).toBe(false);
+      expect(await host.logs()).toMatch(new RegExp(`Access denied for user ${mona.uid} by PAM account configuration`));
+    });
+
+    it("still lets an active tech member in (the permissive host refuses only whom sssd refuses)", async () => {
+      const login = await loginGroups(tess.uid);
+      expect(login.stderr).toBe("");
+      expect(login.ok).toBe(true);
+    });
+  });
+
+  describe("with the directory container stopped", () => {
+    beforeAll(async () => {
+      // The connection account as hosts/bootstrap.sh makes it (its key, passwordless sudo).
+      const deployKey = await host.newKey("deploy-local");
+      const bootstrap = await host.exec(["sh", "-s", "--", "deploy", deployKey], { input: BOOTSTRAP });
+      expect(bootstrap.exitCode, bootstrap.stderr).toBe(0);
+      // tess and adam log in just before: sssd holds them in its cache when the directory goes away.
+      expect((await loginGroups(tess.uid)).ok).toBe(true);
+      expect((await loginGroups(adam.uid)).ok).toBe(true);
+      await stack.stop("ldap");
+    });
+
+    it("refuses every directory login, also of members who logged in a minute ago and are still in sssd's cache", async () => {
+      // sssd still knows tess offline (its cache): the refusal is not "unknown user".
+      expect((await host.exec(["getent", "passwd", tess.uid])).exitCode).toBe(0);
+      for (const uid of [tess.uid, adam.uid]) {
+        const login = await loginGroups(uid);
+        expect(login.ok, uid).toBe(false);
+        expect(login.stderr, uid).toContain("Permission denied (publickey)");
+      }
+    });
+
+    it("keeps local admin access: the connection account logs in with its key and sudo works", async () => {
+      const login = await host.ssh("deploy", "deploy-local", "sudo -n id -u");
+      expect(login.stderr).toBe("");
+      expect(login).toMatchObject({ exitCode: 0, stdout: "0\n" });
+    });
   });
 });
