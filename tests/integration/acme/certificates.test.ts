@@ -93,8 +93,8 @@ describe.skipIf(!engine || missing.length > 0)("certificates from an ACME server
       c["infra:services"].ldap.tls = "acme";
       c["infra:services"].mail.tls = { source: "acme" };
     });
-    const acmeEnv = rendered.containers.find((c) => c.name === "ldap-acme")?.env ?? {};
-    pebble.acceptPassword(acmeEnv.HTTPREQ_PASSWORD);
+    // The registrar's password reaches lego as a secret file (HTTPREQ_PASSWORD_FILE), never in its env.
+    pebble.acceptPassword(rendered.containers.find((c) => c.name === "ldap-acme")?.secrets.HTTPREQ_PASSWORD ?? "");
     stack = await startStack({ rendered, containers: CONTAINERS });
     rootPem = await pebble.issuingRoot();
     root = new X509Certificate(rootPem);
