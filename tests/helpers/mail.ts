@@ -372,9 +372,12 @@ export class SmtpSession {
     return session;
   }
 
-  /** Send one message; resolves with the final reply (throws unless it is 250). */
-  async mail(from: string, to: string, subject: string): Promise<string> {
-    await this.send(`MAIL FROM:<${from}>`, 250);
+  /**
+   * Send one message; resolves with the final reply (throws unless it is 250). `smtputf8`: ask for SMTPUTF8
+   * (RFC 6531) in MAIL FROM, as a client does for UTF-8 addresses.
+   */
+  async mail(from: string, to: string, subject: string, options: { smtputf8?: boolean } = {}): Promise<string> {
+    await this.send(`MAIL FROM:<${from}>${options.smtputf8 ? " SMTPUTF8" : ""}`, 250);
     await this.send(`RCPT TO:<${to}>`, 250);
     await this.send("DATA", 354);
     return this.send(`From: <${from}>\r\nTo: <${to}>\r\nSubject: ${subject}\r\n\r\nBenchmark message.\r\n.`, 250);

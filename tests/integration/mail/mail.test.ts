@@ -16,6 +16,7 @@ import {
   readInbox,
   seedPeople,
   sendAndRead,
+  SmtpSession,
   startMailStack,
   submissionAs,
   swaks,
@@ -46,6 +47,10 @@ const gina: Person = { uid: "gina", mail: `gina@${DOMAIN}`, password: "gina-Secr
 const hank: Person = { uid: "hank", mail: `hank@${DOMAIN}`, password: "hank-Secret-1", aliases: [] };
 /** A member away, whose vacation reply the DKIM scenario checks. */
 const ivy: Person = { uid: "ivy", mail: `ivy@${DOMAIN}`, password: "ivy-Secret-1", aliases: [] };
+/** A member whose mailbox the over-quota scenario fills. */
+const jill: Person = { uid: "jill", mail: `jill@${DOMAIN}`, password: "jill-Secret-1", aliases: [] };
+/** A mailbox quota a scenario fills in a second (every mailbox of this stack has it). */
+const QUOTA = "1M";
 /** The issue's example: with the limit set to 30 messages an hour, the 31st is deferred. */
 const SENDING_LIMITS = { messagesPerHour: 30, recipientsPerHour: 90 };
 
@@ -88,11 +93,11 @@ describe.runIf(dockerAvailable())("mail server", () => {
   beforeAll(async () => {
     await buildClientImage();
     // The local stack, with sending limits a scenario reaches in seconds.
-    stack = await startMailStack({ sendingLimits: SENDING_LIMITS });
+    stack = await startMailStack({ sendingLimits: SENDING_LIMITS, quota: QUOTA });
     mx = await stack.ip("mail-postfix");
     imap = await stack.ip("mail-dovecot");
     // alice owns contact@ (alias); alice and bob are in the tech group; carol is not.
-    await seedPeople(stack, [alice, bob, carol, dave, erin, fred, gina, hank, ivy], [alice, bob]);
+    await seedPeople(stack, [alice, bob, carol, dave, erin, fred, gina, hank, ivy, jill], [alice, bob]);
   });
   afterAll(async () => {
     await stack?.teardown();
@@ -483,10 +488,68 @@ describe.runIf(dockerAvailable())("mail server", () => {
   });
 
   describe("mailboxes", () => {
-    it("gives each mailbox the default quota, reported over IMAP", async () => {
+    it("gives each mailbox the configured quota, reported over IMAP", async () => {
       const answer = await imapCommand(imap, bob.mail, bob.password, "GETQUOTAROOT INBOX");
-      // 2G = 2097152 KiB (the quota setting's default).
-      expect(answer).toMatch(/\* QUOTA "User quota" \(STORAGE \d+ 2097152\)/);
+      // 1M = 1024 KiB (the quota setting of this stack).
+      expect(answer).toMatch(/\* QUOTA "User quota" \(STORAGE \d+ 1024\)/);
+    });
+
+    it("defers mail to a mailbox over its quota (queued with Dovecot's reason, neither bounced nor dropped) and delivers it once there is room", async () => {
+      // ~1.1 MB, past the 1M quota: saved with the quota plugin off (it would refuse it), counted by it afterwards.
+      const filler = `From: <${OUTSIDER}>\nTo: <${jill.mail}>\nSubject: filler\n\n${`${"x".repeat(76)}\n`.repeat(14_000)}`;
+      const save = await stack.exec("mail-dovecot", ["doveadm", "-o", "mail_plugins=", "save", "-u", jill.mail], { input: filler });
+      expect(save.exitCode, save.stderr).toBe(0);
+      const quota = await stack.exec("mail-dovecot", ["doveadm", "-f", "tab", "quota", "get", "-u", jill.mail]);
+      expect(Number(/^User quota\tSTORAGE\t\d+\t\d+\t(\d+)/m.exec(quota.stdout)?.[1]), quota.stdout).toBeGreaterThanOrEqual(100);
+
+      const title = subject("over quota");
+      const sent = await smtp(...message(OUTSIDER, jill.mail, title));
+      expect(sent.transcript).toMatch(/<-  250 2\.0\.0 Ok: queued/);
+      // Postfix tried, Dovecot said the mailbox is full (5.2.2), and the message waits in the queue for a retry.
+      const deadline = Date.now() + 30_000;
+      let reason = "";
+      while (!/5\.2\.2/.test(reason) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        reason = (await stack.exec("mail-postfix", ["postqueue", "-j"])).stdout
+          .split("\n")
+          .filter((line) => line.includes(jill.mail))
+          .join("\n");
+      }
+      expect(reason).toMatch(/"queue_name": ?"deferred"/);
+      expect(reason).toMatch(/"delay_reason": ?"[^"]*5\.2\.2[^"]*quota/i);
+      expect((await readInbox(imap, jill.mail, jill.password)).some((m) => m.includes(title))).toBe(false);
+
+      // Room made (the member deletes mail); the next retry delivers it (flushed here rather than waited for).
+      const expunge = await stack.exec("mail-dovecot", [
+        "doveadm",
+        "expunge",
+        "-u",
+        jill.mail,
+        "mailbox",
+        "INBOX",
+        "header",
+        "Subject",
+        "filler",
+      ]);
+      expect(expunge.exitCode, expunge.stderr).toBe(0);
+      await stack.exec("mail-postfix", ["postqueue", "-f"]);
+      await waitForSubject(imap, jill, title);
+    });
+
+    it("refuses a UTF-8 address at SMTP time (no SMTPUTF8: Dovecot's LMTP could not deliver it), and still takes ASCII mail", async () => {
+      const session = await SmtpSession.open(mx, 25);
+      try {
+        await expect(session.mail("josé@exemple.net", bob.mail, subject("from josé"), { smtputf8: true })).rejects.toThrow(
+          /expected 250, got 5\d\d 5\.5\.\d/,
+        );
+        // Control: the same connection still delivers ASCII mail, so the refusal is about the UTF-8 request.
+        expect(await session.mail(OUTSIDER, bob.mail, subject("ascii after utf-8"))).toMatch(/^250 2\.0\.0 Ok: queued/m);
+        await expect(session.mail(OUTSIDER, `zoë@${DOMAIN}`, subject("to zoë"))).rejects.toThrow(/expected 250, got 5\d\d/);
+      } finally {
+        await session.close();
+      }
+      // Nothing with a UTF-8 address waits in the queue.
+      expect((await stack.exec("mail-postfix", ["postqueue", "-j"])).stdout).not.toMatch(/josé|zoë/);
     });
 
     it("runs the user's Sieve script at delivery (here: filing into a folder)", async () => {
