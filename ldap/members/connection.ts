@@ -99,7 +99,13 @@ export async function connect(connection: Connection): Promise<Client> {
     connectTimeout: 10_000,
     timeout: 30_000,
   });
-  if (connection.startTls) await client.startTLS(connection.tls);
-  await client.bind(connection.bindDn, connection.bindPassword);
+  try {
+    if (connection.startTls) await client.startTLS(connection.tls);
+    await client.bind(connection.bindDn, connection.bindPassword);
+  } catch (error) {
+    // A refused bind leaves the socket open: close it, or the CLI would wait for the server's idle timeout.
+    await client.unbind().catch(() => undefined);
+    throw error;
+  }
   return client;
 }
