@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AcmeCertificate } from "../platform/acme-certificate";
+import { AcmeCertificate, certificateWatchEnv } from "../platform/acme-certificate";
 import { serviceContainer } from "../platform/container";
 import {
   baseDnOf,
@@ -109,6 +109,7 @@ export class DirectoryServer extends pulumi.ComponentResource implements Service
           LDAP_ORGANISATION: settings.organisation ?? domain,
           LDAP_TLS_SELF_SIGNED: String(settings.tls === "self-signed"),
           LDAP_LOG_LEVEL: settings.logLevel,
+          ...(settings.tls === "acme" ? certificateWatchEnv(context, "LDAP_CERT_WATCH_SECONDS") : {}),
         },
         // As files, read by the entrypoint at the first start (platform/container.ts).
         secretEnv: {

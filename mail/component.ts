@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { AcmeCertificate } from "../platform/acme-certificate";
+import { AcmeCertificate, certificateWatchEnv } from "../platform/acme-certificate";
 import { serviceContainer, type PublishedPort } from "../platform/container";
 import { SENDING_ACCOUNTS } from "../platform/directory";
 import type { DnsRecord } from "../platform/dns";
@@ -103,6 +103,8 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
       LDAP_BASE_DN: directory.baseDn,
       LDAP_BIND_DN: mailAccount.dn,
     };
+    // Postfix and Dovecot reload a renewed certificate on their own (cert-watch.sh).
+    const certificateWatch = settings.tls.source === "acme" ? certificateWatchEnv(context, "CERT_WATCH_SECONDS") : {};
     // As a file (platform/container.ts), read by the entrypoints that render the LDAP maps.
     const ldapSecret = { LDAP_BIND_PASSWORD: mailAccount.password };
     // Service accounts that send notifications through submission, each as its own address.
@@ -163,6 +165,7 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
           INTERNAL_HOSTNAME: DOVECOT_INTERNAL_HOSTNAME,
           TLS_MODE: settings.tls.source,
           MAIL_SERVICE_SENDERS: serviceSenders,
+          ...certificateWatch,
           ...ldapEnv,
         },
         secretEnv: ldapSecret,
@@ -204,6 +207,7 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
           MAIL_LIMIT_RECIPIENTS_PER_HOUR: String(settings.sendingLimits.recipientsPerHour),
           MAIL_SERVICE_SENDERS: serviceSenders,
           INTERNAL_HOSTNAME: POSTFIX_INTERNAL_HOSTNAME,
+          ...certificateWatch,
           ...ldapEnv,
         },
         // Read by the entrypoint as root, which writes the maps for Postfix's children.

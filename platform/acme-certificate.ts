@@ -10,6 +10,15 @@ export const ACME_IMAGE = { name: "acme", context: "platform/acme/image" } as co
 export const ACME_TARGET_DIR = "/tls";
 export const ACME_STATE_DIR = "/var/lib/acme";
 
+/**
+ * The daemon's side of a renewal: how often its watcher (ldap-cert-watch, mail's cert-watch.sh) looks for
+ * a new certificate (`infra:acme.reloadCheckSeconds`), under the variable name its image reads.
+ */
+export function certificateWatchEnv(context: HostContext, variable: string): Record<string, string> {
+  const acme = context.config.acme;
+  return acme ? { [variable]: String(acme.reloadCheckSeconds) } : {};
+}
+
 export interface AcmeCertificateArgs {
   context: HostContext;
   /** Service the certificate belongs to (plan column). */

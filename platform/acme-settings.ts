@@ -57,6 +57,15 @@ export const AcmeSettings = z.strictObject({
     .min(1, { error: "expected 1 to 60 days" })
     .max(60, { error: "expected 1 to 60 days" })
     .default(30),
+  /**
+   * How often slapd, Postfix and Dovecot look for a renewed certificate in their volume, in seconds: they
+   * reload within this delay of a renewal, without a restart. Default 60.
+   */
+  reloadCheckSeconds: z
+    .int({ error: "expected a whole number of seconds" })
+    .min(1, { error: "expected 1 to 3600 seconds" })
+    .max(3600, { error: "expected 1 to 3600 seconds" })
+    .default(60),
   /** Memory limit of each ACME container (one per certificate). Default 64 MiB. */
   memoryMb: memoryMb(64),
 });

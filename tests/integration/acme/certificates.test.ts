@@ -89,6 +89,8 @@ describe.skipIf(!engine || missing.length > 0)("certificates from an ACME server
           // challtestsrv answers TXT but not SOA: lego cannot find the zone's authoritative servers.
           completePropagation: false,
         },
+        // The daemons look for a renewed certificate every 5 s here (a minute on a host).
+        reloadCheckSeconds: 5,
       };
       c["infra:services"].ldap.tls = "acme";
       c["infra:services"].mail.tls = { source: "acme" };
@@ -196,7 +198,7 @@ describe.skipIf(!engine || missing.length > 0)("certificates from an ACME server
     };
     expect(renewed.ldap.verify(old.ldap.publicKey)).toBe(false); // a new key too
 
-    // The daemons' watchers look once a minute.
+    // The daemons' watchers look every reloadCheckSeconds (5 s here).
     const servedBy = async (container: string, port: number, name: string, starttls?: "smtp") =>
       new X509Certificate((await served(container, port, name, starttls)).pem).serialNumber;
     const waits = [
@@ -204,19 +206,19 @@ describe.skipIf(!engine || missing.length > 0)("certificates from an ACME server
         "slapd serves the renewed certificate",
         () => servedBy("ldap", 636, LDAP_NAME),
         (serial) => serial === renewed.ldap.serialNumber,
-        100_000,
+        30_000,
       ),
       until(
         "Postfix serves the renewed certificate",
         () => servedBy("mail-postfix", 25, MAIL_NAME, "smtp"),
         (serial) => serial === renewed.mail.serialNumber,
-        100_000,
+        30_000,
       ),
       until(
         "Dovecot serves the renewed certificate",
         () => servedBy("mail-dovecot", 993, MAIL_NAME),
         (serial) => serial === renewed.mail.serialNumber,
-        100_000,
+        30_000,
       ),
     ];
     await Promise.all(waits);

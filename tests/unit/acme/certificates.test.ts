@@ -164,4 +164,20 @@ describe("ACME certificates in the rendered stacks", () => {
     });
     expect(rendered.containers.map((c) => c.name)).not.toContain("ldap-acme");
   });
+
+  it("tells the daemons how often to look for a renewed certificate, under the variable each image reads", async () => {
+    const rendered = await renderVariant("local", (c) => {
+      c["infra:acmeEmail"] = "tech@asso.localhost";
+      c["infra:acme"] = { reloadCheckSeconds: 5, dns: { provider: "httpreq", env: { HTTPREQ_ENDPOINT: "http://192.0.2.1:8080" } } };
+      c["infra:services"].ldap.tls = "acme";
+      c["infra:services"].mail.tls = { source: "acme" };
+    });
+    expect(containerOf(rendered, "ldap").env.LDAP_CERT_WATCH_SECONDS).toBe("5");
+    expect(containerOf(rendered, "mail-postfix").env.CERT_WATCH_SECONDS).toBe("5");
+    expect(containerOf(rendered, "mail-dovecot").env.CERT_WATCH_SECONDS).toBe("5");
+    // Without ACME nothing renews the certificate: the images' default stands.
+    const local = await renderStack("local");
+    expect(containerOf(local, "ldap").env).not.toHaveProperty("LDAP_CERT_WATCH_SECONDS");
+    expect(containerOf(local, "mail-dovecot").env).not.toHaveProperty("CERT_WATCH_SECONDS");
+  });
 });
