@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HostContext, Route } from "./host-context";
 import { goDuration } from "./provider-forms";
 import type { PinnedImage } from "./images";
+import { SECRETS_TO_ENV_PATH, SECRETS_TO_ENV_SCRIPT, secretsToEnvStart, type UpstreamStart } from "./secrets-to-env";
 
 /**
  * THE place where containers are created. Every service goes through `serviceContainer`, so the
@@ -38,11 +39,6 @@ export interface HardeningExceptions {
   publishPorts?: string;
   /** Mount the Docker socket (only the proxy, read-only, to read routes from labels). */
   dockerSocket?: string;
-  /**
-   * Secrets in `env`, visible to `docker inspect`: only for an upstream image that reads them from its
-   * environment and nowhere else (say which variable and why).
-   */
-  secretsInEnv?: string;
 }
 
 /** Where a container finds its secrets: one file per variable, `/run/secrets/<VAR>`. */
@@ -85,9 +81,18 @@ export interface ServiceContainerArgs {
    * Secrets by variable name, never in the environment (where `docker inspect` shows them to anyone who
    * may use the Docker API): each is written to `/run/secrets/<VAR>` before the container starts, mode
    * 0400, owned by `secretsOwner`, and the container gets `<VAR>_FILE=/run/secrets/<VAR>` instead. That is
-   * the convention of the official images (postgres, nextcloud), of lego and of our entrypoints.
+   * the convention of the official images (postgres, nextcloud), of lego and of our entrypoints. For an image
+   * that reads them from its environment only, see `secretsToEnv`.
    */
   secretEnv?: Record<string, pulumi.Input<string>>;
+  /**
+   * For an upstream image that reads its secrets from its environment and nowhere else: the image's own
+   * ENTRYPOINT and CMD, as read from its sources (say where). The container then starts the wrapper of
+   * platform/secrets-to-env.ts, which exports each `secretEnv` variable from its file and execs them
+   * unchanged, so that `docker inspect` shows the variables' names, never their values. Instead of
+   * `entrypoint` and `command`; needs /bin/sh and cat in the image and a writable root filesystem (uploads).
+   */
+  secretsToEnv?: UpstreamStart;
   /**
    * `uid:gid` (numbers: the provider cannot read the image's user names) of the process that reads the
    * secret files. Default: the container's `user` when it is numeric, 0:0 when it is root or unset.
@@ -136,6 +141,7 @@ export function serviceContainer(
     publishedPorts: (args.ports ?? []).map((port) => port.container),
     networks: args.networks.map(({ network }) => network),
   });
+  const start = startOf(name, args);
   const secrets = secretFiles(context, name, args, opts);
   return new docker.Container(
     name,
@@ -143,8 +149,8 @@ export function serviceContainer(
       name,
       image: args.image.id,
       envs: envList({ ...args.env, ...secrets.env }),
-      command: args.command,
-      entrypoints: args.entrypoint,
+      command: start.command,
+      entrypoints: start.entrypoint,
       user: args.user,
       restart: args.restart ?? "unless-stopped",
       // A one-shot job has exited after its run; that is its success, not drift to repair on refresh.
@@ -186,7 +192,11 @@ export function serviceContainer(
           ? { hostPath: v.source, containerPath: v.target, readOnly: v.readOnly ?? false }
           : { volumeName: v.source.name, containerPath: v.target, readOnly: v.readOnly ?? false },
       ),
-      uploads: orUndefined([...(args.files ?? []).map((f) => ({ file: f.path, content: f.content })), ...secrets.uploads]),
+      uploads: orUndefined([
+        ...(args.files ?? []).map((f) => ({ file: f.path, content: f.content })),
+        ...start.uploads,
+        ...secrets.uploads,
+      ]),
       labels: labelList({
         "infra.service": args.service,
         "infra.role": args.role,
@@ -198,6 +208,32 @@ export function serviceContainer(
     // A named container must be removed before its replacement can take the name.
     { ...opts, provider: context.provider, deleteBeforeReplace: true },
   );
+}
+
+/** The container's entrypoint and command, and the wrapper's upload when its secrets go to its environment. */
+function startOf(
+  name: string,
+  args: ServiceContainerArgs,
+): { entrypoint?: string[]; command?: string[]; uploads: docker.types.input.ContainerUpload[] } {
+  if (!args.secretsToEnv) return { entrypoint: args.entrypoint, command: args.command, uploads: [] };
+  const names = Object.keys(args.secretEnv ?? {}).sort();
+  const problem =
+    args.entrypoint || args.command
+      ? "give the image's start in secretsToEnv only, not also as entrypoint or command"
+      : names.length === 0
+        ? "secretsToEnv without secretEnv: there is no secret to export"
+        : args.readOnlyRootfs
+          ? `secretsToEnv needs a writable root filesystem (the wrapper is uploaded to ${SECRETS_TO_ENV_PATH})`
+          : undefined;
+  if (problem) throw new Error(`container ${name}: ${problem}`);
+  const { entrypoint, command } = secretsToEnvStart(names, args.secretsToEnv);
+  return {
+    entrypoint,
+    command: orUndefined(command),
+    // Root-owned and not writable by the container's user, who could otherwise replace what runs at start;
+    // `executable` too, should the provider not apply `permissions` (docs/first-deployment.md).
+    uploads: [{ file: SECRETS_TO_ENV_PATH, content: SECRETS_TO_ENV_SCRIPT, permissions: "0555", executable: true, owner: "0", group: "0" }],
+  };
 }
 
 /**

@@ -18,6 +18,8 @@
  * (renovate.json), which would bump the table along with the image instead of failing the check.
  */
 
+import { behindSecretsToEnv, SECRETS_TO_ENV_TOOLS } from "./secrets-to-env";
+
 /** Where a fact comes from, and what it says there. */
 export interface Reference {
   /** `owner/repo@commit:path#Lx-Ly`, an issue or pull request URL, or a documentation page. */
@@ -46,10 +48,18 @@ export interface ContainerUnderCheck {
 
 /** How the container may start: which entrypoint, as which users, with which capabilities. */
 export interface EntrypointFact {
-  /** The container's entrypoint program, or IMAGE_ENTRYPOINT for the image's own. */
+  /**
+   * The container's entrypoint program, or IMAGE_ENTRYPOINT for the image's own. Behind the secrets
+   * wrapper (platform/secrets-to-env.ts), the program the wrapper execs.
+   */
   entrypoint: string;
   /** What the image's entrypoint is, for people (IMAGE_ENTRYPOINT only). */
   program?: string;
+  /**
+   * The command this entrypoint must be given, when it is the image's own ENTRYPOINT named explicitly:
+   * Docker drops the image's CMD once a container sets its entrypoint.
+   */
+  command?: string[];
   /** Users it works as with every capability dropped except `capabilities`. */
   users: string[];
   capabilities: string[];
@@ -281,14 +291,31 @@ export const UPSTREAM_IMAGES: readonly ImageFacts[] = [
           },
         ],
       },
+      {
+        entrypoint: "/start-collabora-online.sh",
+        command: [],
+        users: ["1001", "cool"],
+        capabilities: [],
+        why: "the image's own start named explicitly, as behind the secrets wrapper; same user and settings as the image's entrypoint",
+        refs: [
+          {
+            at: "CollaboraOnline/online@09b1ae95:docker/from-packages/Dockerfile",
+            says: 'ENTRYPOINT ["/start-collabora-online.sh"], no CMD; usermod -u 1001 cool && groupmod -g 1001 cool; USER 1001',
+          },
+          {
+            at: "CollaboraOnline/online@07d76bf7:docker/from-packages/scripts/start-collabora-online.sh",
+            says: "#!/bin/sh; reads username, password, server_name, dictionaries, extra_params from its environment, no argument; ends with exec /usr/bin/coolwsd",
+          },
+        ],
+      },
     ],
     rootOnlyVariables: [],
     tools: {
-      names: ["bash", "grep"],
+      names: ["bash", "grep", "sh", "cat"],
       refs: [
         {
           at: "CollaboraOnline/online@09b1ae95:docker/from-packages/Dockerfile",
-          says: "curl is purged after the install (dpkg --purge ... curl ...): no curl for healthchecks",
+          says: "curl is purged after the install (dpkg --purge ... curl ...): no curl for healthchecks; FROM debian:stable-slim (dash as /bin/sh, coreutils)",
         },
       ],
     },
@@ -494,12 +521,41 @@ export const UPSTREAM_IMAGES: readonly ImageFacts[] = [
           },
         ],
       },
+      {
+        entrypoint: "/entrypoint.sh",
+        command: ["mattermost"],
+        users: ["2000:2000", "mattermost"],
+        capabilities: [],
+        why: "the image's own start named explicitly, as behind the secrets wrapper; same user as the image's entrypoint",
+        refs: [
+          {
+            at: "mattermost/mattermost@00faf884:server/build/Dockerfile",
+            says: 'ENTRYPOINT ["/entrypoint.sh"] / WORKDIR /mattermost / CMD ["mattermost"]; ENV PATH="/mattermost/bin:${PATH}"',
+          },
+          {
+            at: "https://github.com/mattermost/mattermost/pull/31136",
+            says: "the move to distroless (2025-05) starts from the same ENTRYPOINT, WORKDIR and CMD lines",
+          },
+          {
+            at: "mattermost/mattermost@8e0ea26b:server/build/entrypoint.sh",
+            says: '#!/bin/bash; if the first argument starts with \'-\', set -- mattermost "$@"; exec "$@"',
+          },
+        ],
+      },
     ],
     rootOnlyVariables: [],
     tools: {
-      names: ["curl"],
+      names: ["curl", "sh", "cat", "bash"],
       refs: [
         { at: "mattermost/mattermost:server/build/Dockerfile", says: "HEALTHCHECK CMD curl -f http://localhost:8065/api/v4/system/ping" },
+        {
+          at: "mattermost/mattermost@00faf884:server/build/Dockerfile",
+          says: 'FROM debian:buster-slim here, ubuntu (jammy, then noble) in the 9.x-10.x copies: dash as /bin/sh, coreutils; SHELL ["/bin/bash", ...]; entrypoint.sh is bash',
+        },
+        {
+          at: "https://github.com/mattermost/mattermost/issues/33839",
+          says: "from 10.12 the image is distroless: no shell, no curl (the secrets wrapper and this healthcheck would fail)",
+        },
       ],
     },
     defaults: [],
@@ -565,7 +621,10 @@ export function containerProblems(container: ContainerUnderCheck): string[] {
   const facts = factsFor(container.image);
   if (!facts) return [];
   const problems: string[] = [];
-  const entrypoint = container.entrypoint[0] ?? IMAGE_ENTRYPOINT;
+  // Behind the secrets wrapper, what counts is the program it execs, and the wrapper's own needs.
+  const wrapped = behindSecretsToEnv({ entrypoint: container.entrypoint, command: container.command });
+  const start = wrapped ?? { entrypoint: container.entrypoint, command: container.command };
+  const entrypoint = start.entrypoint[0] ?? IMAGE_ENTRYPOINT;
   const user = container.user ?? facts.imageUser;
   const mode = facts.entrypoints.find((e) => e.entrypoint === entrypoint);
   if (!mode) {
@@ -576,6 +635,15 @@ export function containerProblems(container: ContainerUnderCheck): string[] {
     if (!mode.users.includes(user)) problems.push(`${entrypoint} runs as ${user}; it works as ${mode.users.join(" or ")} (${mode.why})`);
     const missing = mode.capabilities.filter((cap) => !container.capAdd.includes(cap));
     if (missing.length > 0) problems.push(`${entrypoint} needs ${missing.join(", ")} (${mode.why})`);
+    const given = [...start.entrypoint.slice(1), ...start.command];
+    if (mode.command && JSON.stringify(given) !== JSON.stringify(mode.command)) {
+      problems.push(`${entrypoint} is given ${JSON.stringify(given)}; the image's own start gives it ${JSON.stringify(mode.command)}`);
+    }
+  }
+  if (wrapped) {
+    const lacking = SECRETS_TO_ENV_TOOLS.filter((tool) => !facts.tools.names.includes(tool));
+    if (lacking.length > 0)
+      problems.push(`the secrets-to-env wrapper needs ${lacking.join(", ")}, which ${facts.repository} does not have`);
   }
   if (entrypoint === IMAGE_ENTRYPOINT && !ROOT.has(user)) {
     for (const variable of facts.rootOnlyVariables) {

@@ -109,17 +109,13 @@ export const containerRules: ContainerRule[] = [
   {
     policy: "secrets-as-files",
     description:
-      "Credentials reach containers as files (<VAR>_FILE, platform/container.ts secretEnv), not in env where docker inspect shows them, unless the label infra.exception.secretsInEnv names the variable.",
-    check: (i, labels) => {
+      "Credentials reach containers as files (<VAR>_FILE, platform/container.ts secretEnv), never in env where docker inspect shows them; an image that reads only its env gets them through the secretsToEnv wrapper.",
+    check: (i) => {
       const keys = ((i.envs ?? []) as unknown[])
         .filter((entry): entry is string => typeof entry === "string")
         .map((entry) => entry.slice(0, entry.indexOf("=")))
         .filter((key) => CREDENTIAL_VARIABLE.test(key) && !key.endsWith("_FILE"));
-      const why = labels["infra.exception.secretsInEnv"] ?? "";
-      const unexplained = keys.filter((key) => !why.includes(key));
-      return unexplained.length > 0
-        ? `has credentials in env (${unexplained.join(", ")}) without the secretsInEnv exception naming them`
-        : undefined;
+      return keys.length > 0 ? `has credentials in env (${keys.join(", ")}): hand them as files (secretEnv)` : undefined;
     },
   },
 ];

@@ -30,7 +30,7 @@ export interface RenderedContainer {
   ports: { host: number; container: number; protocol: string; ip: string }[];
   volumes: { source: string; target: string; readOnly: boolean; kind: "volume" | "host" }[];
   env: Record<string, string>;
-  /** Env keys whose value holds a secret (none, unless the container says why: exceptions.secretsInEnv). */
+  /** Env keys whose value holds a secret: none (secrets are files, tests/unit/foundation/secret-files.test.ts). */
   secretEnv: string[];
   /** Secrets handed as files (platform/container.ts `secretEnv`): variable name to value. */
   secrets: Record<string, string>;

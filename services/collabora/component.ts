@@ -8,6 +8,20 @@ import type { CollaboraService } from "./settings";
 /** Name of the container, which is also its host name on the edge network (Nextcloud fetches discovery there). */
 export const COLLABORA_CONTAINER = "collabora";
 export const COLLABORA_PORT = 9980;
+/**
+ * The image's own start, which the container runs behind the platform's secrets wrapper (the start script
+ * reads the admin password from the `password` variable only): `ENTRYPOINT ["/start-collabora-online.sh"]` and
+ * no CMD (CollaboraOnline/online@09b1ae95:docker/from-packages/Dockerfile, last line); the script is
+ * `#!/bin/sh` on a Debian base and ignores arguments (@07d76bf7:docker/from-packages/scripts/start-collabora-online.sh).
+ */
+const UPSTREAM_START = { entrypoint: ["/start-collabora-online.sh"], command: [] };
+/**
+ * Owner of the secret files: the image's user, `USER 1001` after `usermod -u 1001 cool && groupmod -g 1001 cool`
+ * (same Dockerfile, a stored copy newer than the pinned tag; CollaboraOnline/online#11232 moved cool from
+ * 100/101 to 1001/1001). Should the pinned image still run as 100, the wrapper refuses to start, saying
+ * the file is unreadable (docs/first-deployment.md).
+ */
+const COOL_USER = "1001:1001";
 /** coolwsd saves the open documents back to Nextcloud when it is stopped (platform/upstream-images.ts). */
 const STOP_GRACE_SECONDS = 60;
 
@@ -74,13 +88,11 @@ export class Collabora extends pulumi.ComponentResource implements ServiceOutput
           DONT_GEN_SSL_CERT: "1",
           // Admin console (/browser/dist/admin/admin.html): generated credentials, kept in the state.
           username: "admin",
-          password: context.password("collabora-admin", this),
         },
+        secretEnv: { password: context.password("collabora-admin", this) },
+        secretsOwner: COOL_USER,
+        secretsToEnv: UPSTREAM_START,
         routes: [{ host: publicHost, port: COLLABORA_PORT }],
-        exceptions: {
-          secretsInEnv:
-            "password (admin console): start-collabora-online.sh reads it from env only and hands it to coolwsd as a command-line option",
-        },
         stopGraceSeconds: STOP_GRACE_SECONDS,
         // The image has bash but not necessarily curl: ask for the capabilities document over /dev/tcp.
         healthcheck: {

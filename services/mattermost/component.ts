@@ -24,6 +24,18 @@ const VOLUME_BACKUP = {
   "client-plugins": { keep: "files" },
 } as const satisfies Record<keyof typeof VOLUMES, VolumeBackup>;
 
+/**
+ * The image's own start, which the container runs behind the platform's secrets wrapper (Mattermost reads
+ * its settings from `MM_*` variables or its config.json, no `*_FILE`): `ENTRYPOINT ["/entrypoint.sh"]`,
+ * `WORKDIR /mattermost`, `CMD ["mattermost"]` in mattermost/mattermost:server/build/Dockerfile (stored copy of
+ * 7.9, @00faf884; the same lines are the base of mattermost/mattermost#31136, 2025-05, before the image went
+ * distroless in 10.12). entrypoint.sh (@8e0ea26b) is bash: it prepends `mattermost` to arguments that start
+ * with `-`, then execs them. Docker drops the image's CMD once the entrypoint is set: both are given here.
+ * The wrapper needs /bin/sh: the image is Ubuntu-based up to 10.11, distroless (no shell) from 10.12
+ * (mattermost/mattermost#33839), see platform/upstream-images.ts.
+ */
+const UPSTREAM_START = { entrypoint: ["/entrypoint.sh"], command: ["mattermost"] };
+
 /** The image's `mattermost` user: new named volumes take the ownership of the image's directories. */
 const MATTERMOST_USER = "2000:2000";
 const PORT = 8065;
@@ -70,8 +82,6 @@ export class Mattermost extends pulumi.ComponentResource implements ServiceOutpu
         memoryMb: settings.memoryMb,
         env: {
           MM_SQLSETTINGS_DRIVERNAME: "postgres",
-          // The database is only reachable on the internal network, so TLS to it would protect nothing.
-          MM_SQLSETTINGS_DATASOURCE: pulumi.interpolate`postgres://${db.user}:${db.password}@${db.hostname}:5432/${db.database}?sslmode=disable&connect_timeout=10`,
           MM_SERVICESETTINGS_SITEURL: siteUrl,
           MM_SERVICESETTINGS_LISTENADDRESS: `:${PORT}`,
           MM_EMAILSETTINGS_SENDEMAILNOTIFICATIONS: "true",
@@ -81,7 +91,6 @@ export class Mattermost extends pulumi.ComponentResource implements ServiceOutpu
           // Submission refuses unauthenticated clients and checks that the sender is the login's own address.
           MM_EMAILSETTINGS_ENABLESMTPAUTH: "true",
           MM_EMAILSETTINGS_SMTPUSERNAME: smtp.username,
-          MM_EMAILSETTINGS_SMTPPASSWORD: smtp.password,
           MM_EMAILSETTINGS_SKIPSERVERCERTIFICATEVERIFICATION: String(!smtp.verifyCertificate),
           MM_EMAILSETTINGS_FEEDBACKEMAIL: smtp.username,
           MM_EMAILSETTINGS_REPLYTOADDRESS: smtp.username,
@@ -94,10 +103,13 @@ export class Mattermost extends pulumi.ComponentResource implements ServiceOutpu
           target,
         })),
         routes: [{ host: siteHost, port: PORT }],
-        exceptions: {
-          secretsInEnv:
-            "MM_SQLSETTINGS_DATASOURCE and MM_EMAILSETTINGS_SMTPPASSWORD: Mattermost reads settings from MM_* variables or its config.json (which it rewrites), no *_FILE",
+        secretEnv: {
+          // The whole data source is the secret file: it embeds the password, and the wrapper copies a file as it is.
+          // The database is only reachable on the internal network, so TLS to it would protect nothing.
+          MM_SQLSETTINGS_DATASOURCE: pulumi.interpolate`postgres://${db.user}:${db.password}@${db.hostname}:5432/${db.database}?sslmode=disable&connect_timeout=10`,
+          MM_EMAILSETTINGS_SMTPPASSWORD: smtp.password,
         },
+        secretsToEnv: UPSTREAM_START,
         healthcheck: {
           test: ["CMD", "curl", "-fsS", `http://localhost:${PORT}/api/v4/system/ping`],
           startPeriodSeconds: 120,

@@ -38,13 +38,14 @@ const badContainers: [string, (c: Record<string, any>) => Record<string, any>, s
   [
     "secrets-as-files",
     (c) => ({ ...c, envs: [...(c.envs ?? []), "LDAP_BIND_PASSWORD=hunter2"] }),
-    "has credentials in env (LDAP_BIND_PASSWORD) without the secretsInEnv exception naming them",
+    "has credentials in env (LDAP_BIND_PASSWORD): hand them as files (secretEnv)",
   ],
   [
     "secrets-as-files",
+    // The label that once excused a secret in env excuses nothing now.
     (c) =>
       withLabel({ ...c, envs: [...(c.envs ?? []), "SMTP_PASSWORD=x", "password=y"] }, "infra.exception.secretsInEnv", "password: env only"),
-    "has credentials in env (SMTP_PASSWORD) without the secretsInEnv exception naming them",
+    "has credentials in env (SMTP_PASSWORD, password): hand them as files (secretEnv)",
   ],
 ];
 
@@ -60,10 +61,10 @@ describe("hardening policies", () => {
     expect(violations[0].message).toContain(message);
   });
 
-  it("secrets-as-files: accept a secret as a file (<VAR>_FILE) and one in env that the exception names", async () => {
+  it("secrets-as-files: accept a secret as a file (<VAR>_FILE)", async () => {
     const c = await goodContainer();
-    const envs = [...(c.envs ?? []), "LDAP_BIND_PASSWORD_FILE=/run/secrets/LDAP_BIND_PASSWORD", "password=y"];
-    expect(checkContainer("ok", withLabel({ ...c, envs }, "infra.exception.secretsInEnv", "password: env only"))).toEqual([]);
+    const envs = [...(c.envs ?? []), "LDAP_BIND_PASSWORD_FILE=/run/secrets/LDAP_BIND_PASSWORD", "password_FILE=/run/secrets/password"];
+    expect(checkContainer("ok", { ...c, envs })).toEqual([]);
   });
 
   it("accept a capability added back with its reason", async () => {

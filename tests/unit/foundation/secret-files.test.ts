@@ -14,19 +14,16 @@ describe.each(listStacks())("secrets of the containers of stack %s", (stackName)
     stack = await renderStack(stackName);
   });
 
-  it("puts no secret in any container's environment, unless its image reads it from there only (a labelled exception naming it)", () => {
-    const inEnv = stack.containers.filter((c) => c.secretEnv.length > 0);
-    for (const c of inEnv) {
-      const why = c.exceptions.secretsInEnv ?? "";
-      expect(
-        c.secretEnv.filter((key) => !why.includes(key)),
-        `${c.name}: secrets in env without exceptions.secretsInEnv naming them`,
-      ).toEqual([]);
-    }
-    const values = stack.containers.flatMap((c) =>
-      Object.values(c.env).filter((value) => !inEnv.includes(c) && stack.secrets.includes(value)),
+  it("puts no secret in any container's environment, not even inside a longer value", () => {
+    const inEnv = stack.containers.flatMap((c) =>
+      Object.entries(c.env)
+        .filter(([, value]) => stack.secrets.some((secret) => value.includes(secret)))
+        .map(([key]) => `${c.name}: ${key}`),
     );
-    expect(values).toEqual([]);
+    expect(inEnv).toEqual([]);
+    // Not vacuous: the stack has secrets, and containers that read them.
+    expect(stack.secrets.length).toBeGreaterThan(0);
+    expect(stack.containers.some((c) => Object.keys(c.secrets).length > 0)).toBe(true);
   });
 
   it("writes each secret to /run/secrets/<VAR>, mode 0400, owned by a numeric uid:gid, and names it in <VAR>_FILE", () => {

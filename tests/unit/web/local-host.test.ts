@@ -38,7 +38,7 @@ describe("web services on a host that runs the directory and the mail server (lo
 
   it("authenticates with the service accounts' generated directory passwords", () => {
     const ldap = containerOf(stack, "ldap");
-    expect(containerOf(stack, "mattermost").env.MM_EMAILSETTINGS_SMTPPASSWORD).toBe(ldap.secrets.LDAP_SERVICE_PASSWORD_MATTERMOST);
+    expect(containerOf(stack, "mattermost").secrets.MM_EMAILSETTINGS_SMTPPASSWORD).toBe(ldap.secrets.LDAP_SERVICE_PASSWORD_MATTERMOST);
     expect(containerOf(stack, "nextcloud-asso").secrets.SMTP_PASSWORD).toBe(ldap.secrets.LDAP_SERVICE_PASSWORD_NEXTCLOUD);
     expect(stack.secrets).toContain(ldap.secrets.LDAP_SERVICE_PASSWORD_NEXTCLOUD);
   });

@@ -8,6 +8,7 @@ import {
   versionProblem,
   type ContainerUnderCheck,
 } from "../../../platform/upstream-images";
+import { SECRETS_TO_ENV_PATH } from "../../../platform/secrets-to-env";
 import { listStacks, renderStack, type RenderedContainer, type RenderedStack } from "../../../stacks/render";
 import { underCheck } from "./under-check";
 
@@ -197,6 +198,42 @@ describe("containers that break a fact", () => {
       },
       /readTimeout 300 s is below 3600 s/,
     ],
+    [
+      "Mattermost behind the secrets wrapper without the image's CMD (Docker drops it once the entrypoint is set)",
+      {
+        ...base,
+        image: "mattermost/mattermost-team-edition:10.5.2",
+        user: "2000:2000",
+        healthcheck: [],
+        entrypoint: [SECRETS_TO_ENV_PATH, "MM_SQLSETTINGS_DATASOURCE", "--", "/entrypoint.sh"],
+      },
+      /\/entrypoint\.sh is given \[\]; the image's own start gives it \["mattermost"\]/,
+    ],
+    [
+      "Collabora behind the secrets wrapper with a start the image does not have",
+      {
+        ...base,
+        image: "collabora/code:24.04.13.3.1",
+        user: null,
+        healthcheck: [],
+        entrypoint: [SECRETS_TO_ENV_PATH, "password", "--", "/usr/bin/coolwsd"],
+        stopTimeoutSeconds: 60,
+        destroyGraceSeconds: 60,
+      },
+      /entrypoint \/usr\/bin\/coolwsd: not among the ways collabora\/code is known to start/,
+    ],
+    [
+      "Traefik behind the secrets wrapper (no cat in the image)",
+      {
+        ...base,
+        image: "traefik:v3.6.1",
+        user: null,
+        healthcheck: [],
+        entrypoint: [SECRETS_TO_ENV_PATH, "TOKEN", "--"],
+        command: ["traefik"],
+      },
+      /the secrets-to-env wrapper needs cat, which traefik does not have/,
+    ],
   ];
 
   it.each(cases)("%s", (_case, container, expected) => {
@@ -205,6 +242,16 @@ describe("containers that break a fact", () => {
 
   it("finds nothing wrong with a container that keeps to the facts", () => {
     expect(containerProblems(base)).toEqual([]);
+    expect(
+      containerProblems({
+        ...base,
+        image: "mattermost/mattermost-team-edition:10.5.2",
+        user: "2000:2000",
+        healthcheck: ["CMD", "curl", "-fsS", "http://localhost:8065/api/v4/system/ping"],
+        entrypoint: [SECRETS_TO_ENV_PATH, "MM_SQLSETTINGS_DATASOURCE", "--", "/entrypoint.sh"],
+        command: ["mattermost"],
+      }),
+    ).toEqual([]);
     expect(factsFor("nextcloud:30.0.4-apache")?.imageUser).toBe("root");
   });
 });
