@@ -317,6 +317,10 @@ export const UPSTREAM_IMAGES: readonly ImageFacts[] = [
           at: "CollaboraOnline/online@09b1ae95:docker/from-packages/Dockerfile",
           says: "curl is purged after the install (dpkg --purge ... curl ...): no curl for healthchecks; FROM debian:stable-slim (dash as /bin/sh, coreutils)",
         },
+        {
+          at: "CollaboraOnline/online@07d76bf7:docker/from-packages/scripts/start-collabora-online.sh",
+          says: "#!/bin/sh, and it runs cp: the image's own start needs /bin/sh and coreutils whatever its base",
+        },
       ],
     },
     defaults: [
