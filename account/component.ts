@@ -1,12 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { serviceContainer } from "../platform/container";
-import type { ServiceArgs, ServiceOutputs } from "../platform/service";
+import type { Endpoints, ServiceArgs, ServiceOutputs } from "../platform/service";
 import { smtpClient } from "../platform/smtp-client";
 import type { AccountService } from "./settings";
 
 /** The image's `account` user (account/image/Dockerfile): it owns the data volume and reads the secrets. */
 export const ACCOUNT_USER = "10100:10100";
 export const ACCOUNT_PORT = 8080;
+/** The proxy's tech login (account/app/tech-auth.ts): reached on the edge network, published by no route. */
+export const ACCOUNT_AUTH_PORT = 8081;
 const CA_DIR = "/etc/account/ldap-ca";
 
 /**
@@ -14,10 +16,12 @@ const CA_DIR = "/etc/account/ldap-ca";
  * password from an invitation, change it, reset a forgotten one by mail, see the end dates, manage
  * SSH keys. Passwords go to slapd with Password Modify as the `account` service account or as the
  * member; invitations come from the members CLI through the page's API (authenticated as the directory's
- * admin). Pending links live in the `account-data` volume, so a restart keeps them.
+ * admin). Pending links live in the `account-data` volume, so a restart keeps them. It provides the
+ * tech login (`techLogin`) the proxy asks before the tech team's pages, such as the metrics UI.
  */
 export class AccountPage extends pulumi.ComponentResource implements ServiceOutputs {
   readonly urls: string[];
+  readonly provides: Pick<Endpoints, "techLogin">;
 
   constructor(name: string, args: ServiceArgs<typeof AccountService>, opts?: pulumi.ComponentResourceOptions) {
     super("infra:service:AccountPage", name, {}, opts);
@@ -41,6 +45,7 @@ export class AccountPage extends pulumi.ComponentResource implements ServiceOutp
         memoryMb: settings.memoryMb,
         env: {
           ACCOUNT_PORT: String(ACCOUNT_PORT),
+          ACCOUNT_AUTH_PORT: String(ACCOUNT_AUTH_PORT),
           ACCOUNT_PUBLIC_URL: publicUrl,
           ACCOUNT_LDAP_URL: directory.url,
           ACCOUNT_LDAP_BASE_DN: directory.baseDn,
@@ -80,6 +85,7 @@ export class AccountPage extends pulumi.ComponentResource implements ServiceOutp
     );
 
     this.urls = [publicUrl];
+    this.provides = { techLogin: { address: `http://account:${ACCOUNT_AUTH_PORT}/auth/tech`, userHeader: "X-Forwarded-User" } };
     this.registerOutputs({ urls: this.urls });
   }
 }

@@ -34,4 +34,6 @@ export const AccountService = declareService({
   ownImages: ["account"],
   // It writes passwords through its service account: beside the directory; it mails through the server here.
   needs: { directory: "required", mail: "required" },
+  // The proxy's login for the tech team's pages (the metrics UI): directory members of tech or admins.
+  provides: ["techLogin"],
 });

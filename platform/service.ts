@@ -5,6 +5,7 @@ import type { DnsRecord } from "./dns";
 import type { HostContext } from "./host-context";
 import type { OfficeEndpoint } from "./office";
 import type { MailEndpoint } from "./smtp-client";
+import type { TechLoginEndpoint } from "./tech-login";
 
 /**
  * The shape every service of `infra:services` shares. A service is declared in its folder's
@@ -19,6 +20,7 @@ export interface Endpoints {
   directory: DirectoryEndpoint;
   mail: MailEndpoint;
   office: OfficeEndpoint;
+  techLogin: TechLoginEndpoint;
 }
 export type EndpointName = keyof Endpoints;
 

@@ -7,6 +7,8 @@ import * as fs from "node:fs";
 export interface AppConfig {
   /** Port the page listens on (HTTP; the proxy terminates TLS). */
   port: number;
+  /** Port of the proxy's tech login (`/auth/tech`, tech-auth.ts): on the host's networks only, never routed. */
+  authPort: number;
   /** `https://account.<domain>`: the links in the mails start with it. */
   publicUrl: string;
   ldap: { url: string; baseDn: string; bindDn: string; password: string; ca?: string; servername?: string };
@@ -60,6 +62,7 @@ export function readConfig(env: Record<string, string | undefined>, readFile = (
   const baseDn = text("ACCOUNT_LDAP_BASE_DN");
   const config: AppConfig = {
     port: number("ACCOUNT_PORT", 8080),
+    authPort: number("ACCOUNT_AUTH_PORT", 8081),
     publicUrl: text("ACCOUNT_PUBLIC_URL").replace(/\/$/, ""),
     ldap: {
       url: text("ACCOUNT_LDAP_URL"),

@@ -15,6 +15,9 @@ export interface Member {
   membershipEnd?: string;
   accessEnd?: string;
   tech: boolean;
+  admin: boolean;
+  /** Days since 1970 from which sssd refuses the account (set by the expiry of an access). */
+  shadowExpire?: number;
   sshKeys: string[];
   /** A legal person has no login; an ended access is locked for good: neither gets a password here. */
   canLogIn: boolean;
@@ -73,6 +76,7 @@ export class Directory {
           "assoMembershipEnd",
           "assoAccessEnd",
           "memberOf",
+          "shadowExpire",
           "sshPublicKey",
           "pwdAccountLockedTime",
           "objectClass",
@@ -82,7 +86,9 @@ export class Directory {
       if (!entry) return undefined;
       const all = (key: string) => ([] as unknown[]).concat(entry[key] ?? []).map(String);
       const first = (key: string) => all(key)[0];
-      const techDn = `cn=tech,ou=groups,${this.config.baseDn}`.toLowerCase();
+      const inGroup = (group: string) =>
+        all("memberOf").some((dn) => dn.toLowerCase() === `cn=${group},ou=groups,${this.config.baseDn}`.toLowerCase());
+      const shadowExpire = first("shadowExpire");
       return {
         uid: first("uid") ?? "",
         dn: entry.dn,
@@ -90,7 +96,9 @@ export class Directory {
         mail: first("mail") ?? "",
         membershipEnd: first("assoMembershipEnd"),
         accessEnd: first("assoAccessEnd"),
-        tech: all("memberOf").some((dn) => dn.toLowerCase() === techDn),
+        tech: inGroup("tech"),
+        admin: inGroup("admins"),
+        shadowExpire: shadowExpire === undefined ? undefined : Number(shadowExpire),
         sshKeys: all("sshPublicKey"),
         canLogIn: all("objectClass").includes("posixAccount") && first("pwdAccountLockedTime") !== LOCKED_FOREVER,
       };

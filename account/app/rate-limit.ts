@@ -24,6 +24,12 @@ export class RateLimiter {
     return window.count <= this.attempts;
   }
 
+  /** Whether `key` used up its attempts in this window, counting nothing (for limits on failures only). */
+  blocked(key: string): boolean {
+    const window = this.windows.get(key);
+    return window !== undefined && this.now() - window.start < this.windowMs && window.count >= this.attempts;
+  }
+
   private sweep(now: number): void {
     for (const [key, window] of this.windows) if (now - window.start >= this.windowMs) this.windows.delete(key);
   }

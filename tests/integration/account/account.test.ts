@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { Attribute, Change } from "ldapts";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { firewallPorts } from "../../../hosts/render";
@@ -7,7 +8,7 @@ import { baseDnOf } from "../../../platform/directory";
 import { dockerAvailable } from "../../helpers/docker";
 import { startStack, type RunningStack } from "../../helpers/harness";
 import { startTestHost } from "../../helpers/hosts";
-import { openDirectory, runMembersCli, type DirectorySession } from "../../helpers/ldap";
+import { addPerson, openDirectory, runMembersCli, type DirectorySession } from "../../helpers/ldap";
 import { imapCommand, MAIL_STACK } from "../../helpers/mail";
 
 /** Screenshots of each page the member sees, kept as test artifacts (gitignored). */
@@ -207,6 +208,80 @@ describe.runIf(dockerAvailable())("account page", () => {
     base = `http://${await stack.ip("account")}:8080`;
     await page.goto(`${base}${link}`);
     expect(await page.locator("h2").first().innerText()).toBe("Welcome, Jeanne Dupont. Choose your password.");
+  });
+
+  describe("the proxy's tech login for the metrics UI (GET /auth/tech on the page's unrouted port)", () => {
+    const people = {
+      tina: { password: "tina tech horse battery", uidNumber: 29001 },
+      pierre: { password: "pierre plain horse battery", uidNumber: 29002 },
+      ernest: { password: "ernest ended horse battery", uidNumber: 29003 },
+    };
+    let auth: string;
+    const ask = (headers: Record<string, string> = {}) => fetch(`${auth}/auth/tech`, { headers });
+    const as = (uid: string, password: string) => ask({ authorization: `Basic ${Buffer.from(`${uid}:${password}`).toString("base64")}` });
+
+    /** Tech access as the members CLI grants it: in cn=tech, with an access end date (here possibly past). */
+    async function grantTech(uid: string, accessEnd: string): Promise<void> {
+      const admin = await directory.bound(directory.adminDn, directory.adminPassword);
+      try {
+        await admin.modify(directory.peopleDn(uid), [
+          new Change({ operation: "replace", modification: new Attribute({ type: "assoAccessEnd", values: [accessEnd] }) }),
+        ]);
+        await admin.modify(`cn=tech,ou=groups,${directory.baseDn}`, [
+          new Change({ operation: "add", modification: new Attribute({ type: "member", values: [directory.peopleDn(uid)] }) }),
+        ]);
+      } finally {
+        await admin.unbind();
+      }
+    }
+
+    beforeAll(async () => {
+      auth = `http://${await stack.ip("account")}:${stack.spec("account").env.ACCOUNT_AUTH_PORT}`;
+      for (const [uid, { password, uidNumber }] of Object.entries(people)) await addPerson(directory, uid, password, uidNumber);
+      await grantTech("tina", "20990131000000Z");
+      // Still in tech: the nightly expiry has not closed it yet, but its end date has passed.
+      await grantTech("ernest", "20200101000000Z");
+    });
+
+    it("lets a tech member in, naming them to the proxy", async () => {
+      const response = await as("tina", people.tina.password);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("x-forwarded-user")).toBe("tina");
+    });
+
+    it("refuses a plain member with valid credentials (403)", async () => {
+      expect((await as("pierre", people.pierre.password)).status).toBe(403);
+    });
+
+    it("challenges a wrong password and a request without credentials (401, Basic)", async () => {
+      for (const response of [await as("tina", "not tina's password"), await ask()]) {
+        expect(response.status).toBe(401);
+        expect(response.headers.get("www-authenticate")).toMatch(/^Basic realm="/);
+        expect(response.headers.get("x-forwarded-user")).toBeNull();
+      }
+    });
+
+    it("refuses a tech member whose access ended (403), and once the expiry closed it, their password (401)", async () => {
+      expect((await as("ernest", people.ernest.password)).status).toBe(403);
+      const expire = await members("expire");
+      expect(expire.stdout).toContain("ernest (access ended 2020-01-01): removed from tech, shadowExpire set, password locked");
+      const closed = await as("ernest", people.ernest.password);
+      expect(closed.status).toBe(401);
+      expect(closed.headers.get("www-authenticate")).toMatch(/^Basic /);
+    });
+
+    it("is not served on the page's routed port", async () => {
+      const basic = `Basic ${Buffer.from(`tina:${people.tina.password}`).toString("base64")}`;
+      expect((await fetch(`${base}/auth/tech`, { headers: { authorization: basic } })).status).toBe(404);
+    });
+
+    it("logs who logged in or was refused, never a password", async () => {
+      const logs = await stack.logs("account");
+      expect(logs).toContain("account: tech login uid=tina");
+      expect(logs).toContain("account: tech login without tech access uid=pierre");
+      expect(logs).toContain("account: tech login refused uid=ernest");
+      for (const { password } of Object.values(people)) expect(logs).not.toContain(password);
+    });
   });
 
   it("logs no password", async () => {

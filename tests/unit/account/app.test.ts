@@ -34,6 +34,7 @@ class FakeDirectory {
       mail: "jeanne@asso.localhost",
       membershipEnd: "20270930000000Z",
       tech: false,
+      admin: false,
       sshKeys: [...this.keys],
       canLogIn: !this.lockedForever,
     };
@@ -64,6 +65,7 @@ class FakeDirectory {
 
 const config: AppConfig = {
   port: 8080,
+  authPort: 8081,
   publicUrl: "https://account.asso.localhost",
   ldap: { url: "ldaps://ldap", baseDn: "dc=asso,dc=localhost", bindDn: "cn=account,ou=services,dc=asso,dc=localhost", password: "x" },
   smtp: { host: "mail", port: 587, user: "account@asso.localhost", password: "x", verifyCertificate: false },
