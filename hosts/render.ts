@@ -79,10 +79,21 @@ export interface HostFile {
   content: string;
 }
 
-/** The ports a host opens: SSH (on the port of the stack's ssh:// URL), HTTP(S), and the mail ports where mail runs. */
-export function firewallPorts(config: Pick<ProvisionedHost, "docker" | "services" | "provisioning">): FirewallPort[] {
+/**
+ * The ports a host opens: SSH (on the port of the stack's ssh:// URL), HTTP(S), the mail ports where mail runs,
+ * LDAPS to the directory's clients and the agent's port to the monitoring host where they run.
+ */
+export function firewallPorts(config: Pick<ProvisionedHost, "docker" | "services" | "provisioning" | "agent">): FirewallPort[] {
   const ssh = { port: sshTarget(config.docker)?.port ?? 22, purpose: "ssh" };
-  return [ssh, ...WEB_PORTS, ...mailPorts(config.services), ...directoryPorts(config)].sort((a, b) => a.port - b.port);
+  return [ssh, ...WEB_PORTS, ...mailPorts(config.services), ...directoryPorts(config), ...agentPorts(config)].sort(
+    (a, b) => a.port - b.port,
+  );
+}
+
+/** The monitoring agent's port where it runs, for the monitoring host only (monitoring/agent.ts). */
+function agentPorts(config: Pick<ProvisionedHost, "agent">): FirewallPort[] {
+  const agent = config.agent;
+  return agent ? [{ port: agent.port, purpose: "metrics (the monitoring host's scrapes)", from: [agent.monitoringAddress] }] : [];
 }
 
 /** LDAPS where the directory publishes it, for the listed hosts only (none listed: closed). */

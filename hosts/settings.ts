@@ -49,7 +49,7 @@ export type HostProvisioningConfig = z.output<typeof HostProvisioningSettings>;
 
 /**
  * What provisioning reads of a stack: where the host is, its domain, its provisioning settings, and the
- * ports the directory and mail services publish there (the firewall opens exactly those).
+ * ports the directory, mail and monitoring agent publish there (the firewall opens exactly those).
  */
 export interface ProvisionedHost {
   /** `ssh://user@host[:port]`: the host's Docker engine, reached over SSH. */
@@ -60,6 +60,8 @@ export interface ProvisionedHost {
     ldap?: { publishLdaps: boolean };
     mail?: { ports: Record<string, number | string | undefined> };
   };
+  /** Where a monitoring agent runs (services.agent): its port, open to the monitoring host's address only. */
+  agent?: { port: number; monitoringAddress: string };
 }
 
 /** `ssh://user@host[:port]` split into its parts (the stack schema already checked the form). */

@@ -3,6 +3,7 @@ import { AccountService } from "../account/settings";
 import { BackupService } from "../backup/settings";
 import { LdapService } from "../ldap/settings";
 import { MailService } from "../mail/settings";
+import { AgentService } from "../monitoring/agent-settings";
 import { MonitoringService } from "../monitoring/settings";
 import { CollaboraService } from "../services/collabora/settings";
 import { MattermostService } from "../services/mattermost/settings";
@@ -15,7 +16,8 @@ import { NextcloudService } from "../services/nextcloud/settings";
  * (stacks/dependencies.ts), not in the order of this list. Adding a service: its declaration here, its
  * component in stacks/registry.ts (the compiler checks that both lists agree).
  */
-// Monitoring stays last but one: its probes are derived from the containers the services before it declared.
+// Monitoring and the agent come after the other services: monitoring's probes are derived from the containers
+// the services before it declared; both watch every container, read once the whole host is declared.
 // The backup is last: it backs up the volumes every service before it declared (backup/component.ts).
 export const SERVICE_CATALOG = [
   LdapService,
@@ -25,6 +27,7 @@ export const SERVICE_CATALOG = [
   CollaboraService,
   AccountService,
   MonitoringService,
+  AgentService,
   BackupService,
 ] as const;
 

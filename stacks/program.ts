@@ -9,11 +9,14 @@ import { HostContext } from "../platform/host-context";
 import { registryHost } from "../platform/images-settings";
 import type { Endpoints, ServiceArgs, ServiceDeclaration, ServiceOutputs } from "../platform/service";
 import { Proxy } from "../services/proxy/component";
+import { AGENT_PORT } from "../monitoring/agent-settings";
+import type { WatchedHost } from "../platform/watched-host";
 import { SERVICE_CATALOG, type CatalogEntry } from "./catalog";
 import { buildOrder } from "./dependencies";
 import { DIRECTORY_PASSWORDS_OUTPUT, readDirectoryStack, type DirectoryPasswords } from "./directory-stack";
 import { SERVICE_COMPONENTS } from "./registry";
 import { ConfigError, loadStackConfig, type StackConfig } from "./schema";
+import { watchedHostsOfRun } from "./watched-hosts";
 
 /** What a host stack exports (`pulumi stack output`), and what `npm run plan` prints besides resources. */
 export interface HostOutputs {
@@ -25,6 +28,8 @@ export interface HostOutputs {
   provisioning?: ProvisioningSummary;
   /** Where the directory runs: the service accounts' passwords the other hosts read (secret). */
   [DIRECTORY_PASSWORDS_OUTPUT]?: DirectoryPasswords;
+  /** Where the agent runs: what the monitoring host scrapes and probes of this one (stacks/watched-hosts.ts). */
+  watched?: WatchedHost;
 }
 
 /**
@@ -36,6 +41,7 @@ export function defineHost(
   stackName: string,
   config: StackConfig,
   transformations: pulumi.ResourceTransformation[] = [],
+  watchedHosts: readonly WatchedHost[] = [],
 ): pulumi.Output<HostOutputs> {
   const root = new HostComponent(stackName, transformations);
   // A host that reads another host's directory takes the service accounts' passwords from its stack.
@@ -64,6 +70,7 @@ export function defineHost(
       partners: config.partners,
       acmeEmail: config.acmeEmail,
       acme: config.acme,
+      watchedHosts,
     },
     provider,
     root,
@@ -85,6 +92,7 @@ export function defineHost(
     { parent: root },
   );
   const directoryPasswords = provided.directory && exportedPasswords(provided.directory);
+  const watched = config.services.agent && watchedHost(stackName, config, context);
 
   if (provisioning) {
     // The hosts account's password: from the directory on this host, or the directory stack, or the stack file.
@@ -107,9 +115,24 @@ export function defineHost(
     backup: backupSummary(context.volumes, config.services.backup),
     ...(provisioning ? { provisioning: provisioning.summary } : {}),
     ...(directoryPasswords ? { [DIRECTORY_PASSWORDS_OUTPUT]: directoryPasswords } : {}),
+    ...(watched ? { watched } : {}),
   });
   root.publish(outputs);
   return outputs as unknown as pulumi.Output<HostOutputs>;
+}
+
+/** What the monitoring host scrapes and probes of this one: read once every container of the host is declared. */
+function watchedHost(stackName: string, config: StackConfig, context: HostContext): WatchedHost {
+  const services = context.containers.filter((c) => c.service !== "agent");
+  return {
+    host: stackName,
+    // Unreachable without it from a valid stack (stacks/rules.ts agentMonitoringHost).
+    address: config.publicIpv4 ?? "",
+    agentPort: AGENT_PORT,
+    routes: services.flatMap((c) => c.routes.map((route) => ({ service: c.service, host: route.host }))),
+    ports: services.flatMap((c) => c.publishedPorts.map((port) => ({ service: c.service, port }))),
+    jobs: [...context.jobs].sort(),
+  };
 }
 
 /** The deploy token the host's engine pulls our images with; none where our images are built on the host. */
@@ -199,5 +222,6 @@ export function runProgram(isEncrypted?: (path: string) => boolean): pulumi.Outp
     if (error instanceof ConfigError) throw new pulumi.RunError(error.message);
     throw error;
   }
-  return defineHost(pulumi.getStack(), config);
+  // A monitoring host renders the hosts it watches from their stack files (stacks/watched-hosts.ts).
+  return defineHost(pulumi.getStack(), config, [], watchedHostsOfRun(pulumi.getStack()));
 }

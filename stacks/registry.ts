@@ -3,6 +3,7 @@ import { AccountPage } from "../account/component";
 import { Backup } from "../backup/component";
 import { DirectoryServer } from "../ldap/component";
 import { MailServer } from "../mail/component";
+import { Agent } from "../monitoring/agent";
 import { Monitoring } from "../monitoring/component";
 import type { ServiceArgs, ServiceOutputs } from "../platform/service";
 import { Collabora } from "../services/collabora/component";
@@ -26,5 +27,6 @@ export const SERVICE_COMPONENTS: { [D in CatalogEntry as D["name"]]: ServiceComp
   collabora: Collabora,
   account: AccountPage,
   monitoring: Monitoring,
+  agent: Agent,
   backup: Backup,
 };

@@ -7,6 +7,8 @@ import { readStackFile } from "./stack-files";
 import { defineHost, type HostOutputs } from "./program";
 import type { RenderedStack } from "./rendered";
 import { summarize } from "./summarize";
+import { stacksWatchedBy } from "./watched-hosts";
+import type { WatchedHost } from "../platform/watched-host";
 
 export { listStacks, readStackFile, STACKS_DIR, UnknownStackError } from "./stack-files";
 export type { RenderedContainer, RenderedImage, RenderedResource, RenderedStack } from "./rendered";
@@ -25,7 +27,7 @@ export async function renderStack(
   stack: string,
   config?: Record<string, unknown>,
   recorder: Recorder = new Recorder(stack),
-  options: { stackTraces?: boolean } = {},
+  options: RenderOptions = {},
 ): Promise<RenderedStack> {
   const { values, secretKeys, encryptedPaths, secrets } = mockConfig(stack, config ?? readStackFile(stack));
   secrets.forEach((secret) => recorder.secrets.add(secret));
@@ -37,6 +39,9 @@ export async function renderStack(
     recorder.stackOutputs.set(directoryStack, { outputs: { ...referenced.outputs }, secretOutputNames: [DIRECTORY_PASSWORDS_OUTPUT] });
     referenced.secrets.forEach((secret) => recorder.secrets.add(secret));
   }
+
+  // A monitoring host: render the hosts it watches first (mocks are global), for what it scrapes and probes.
+  const watchedHosts = options.watched === false ? [] : await renderWatchedHosts(stack, options.watchedConfigs);
 
   pulumi.runtime.setAllConfig(values, secretKeys);
   await pulumi.runtime.setMocks(recorder, "infra", stack, false);
@@ -50,18 +55,57 @@ export async function renderStack(
   const bookkeeping = withoutDebugBookkeeping(!options.stackTraces);
   if (!options.stackTraces) Error.stackTraceLimit = 0;
   try {
-    const outputs = await resolve(defineHost(stack, hostConfig, [recorder.observeOptions]));
+    const outputs = await resolve(defineHost(stack, hostConfig, [recorder.observeOptions], watchedHosts));
     await waitForRegistrations();
     return recorder.result(hostConfig, outputs);
   } catch (error) {
     if (options.stackTraces) throw error;
     Error.stackTraceLimit = limit;
-    return await renderStack(stack, config, new Recorder(stack), { stackTraces: true });
+    return await renderStack(stack, config, new Recorder(stack), { ...options, stackTraces: true });
   } finally {
     Error.stackTraceLimit = limit;
     bookkeeping.restore();
   }
 }
+
+export interface RenderOptions {
+  /** Render again with the SDK's stack traces (after a failure, for the error's location). */
+  stackTraces?: boolean;
+  /**
+   * `false`: without the hosts this one watches. A stack rendered for another one (the directory stack a
+   * host references, a watched host) is rendered so, which keeps two hosts that read each other from
+   * rendering each other endlessly: neither what pica02 exports to pica01 nor what pica01 exports to pica02
+   * depends on the hosts they watch.
+   */
+  watched?: boolean;
+  /** Tests: the `config:` map of a watched stack instead of its file, by stack name. */
+  watchedConfigs?: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * What the monitoring host `stack` scrapes and probes of each host whose agent names it
+ * (stacks/watched-hosts.ts): each watched stack rendered, from its file or from `configs`.
+ */
+export async function renderWatchedHosts(stack: string, configs: Record<string, Record<string, unknown>> = {}): Promise<WatchedHost[]> {
+  const hosts: WatchedHost[] = [];
+  for (const watched of stacksWatchedBy(stack)) {
+    const config = configs[watched] ?? readStackFile(watched);
+    const key = `${watched}\0${JSON.stringify(config)}`;
+    if (!watchedRenders.has(key)) {
+      watchedRenders.set(
+        key,
+        renderStack(watched, config, undefined, { watched: false }).then(({ outputs }) => outputs.watched),
+      );
+    }
+    // Set by the program wherever the agent runs, which is what stacksWatchedBy found.
+    const host = await watchedRenders.get(key)!;
+    if (host) hosts.push(host);
+  }
+  return hosts;
+}
+
+/** Renders are deterministic: a watched stack is rendered once per process for a given config (tests render pica02 often). */
+const watchedRenders = new Map<string, Promise<WatchedHost | undefined>>();
 
 /**
  * Two more debugging aids of the SDK that a render pays for on every resource: where the program
@@ -98,7 +142,7 @@ function referencedStack(stack: string): Promise<Pick<RenderedStack, "outputs" |
   if (!referencedRenders.has(key)) {
     referencedRenders.set(
       key,
-      renderStack(stack).then(({ outputs, secrets }) => ({ outputs, secrets })),
+      renderStack(stack, undefined, undefined, { watched: false }).then(({ outputs, secrets }) => ({ outputs, secrets })),
     );
   }
   return referencedRenders.get(key)!;

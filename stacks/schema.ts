@@ -8,6 +8,7 @@ import { Partner } from "../platform/tenants";
 import { ProxySettings } from "../services/proxy/settings";
 import { serviceSchemas } from "./catalog";
 import { duplicatePartners, STACK_RULES } from "./rules";
+import { agentOpening } from "./watched-hosts";
 
 /** Every key of a stack file lives under this namespace: `infra:domain`, `infra:services`, ... */
 export const CONFIG_NAMESPACE = "infra";
@@ -59,6 +60,11 @@ export const StackSettings = z
   // The rules across settings (stacks/rules.ts), once every setting is valid on its own.
   .superRefine((stack, ctx) => {
     for (const rule of STACK_RULES) rule(stack).forEach((problem) => ctx.addIssue({ code: "custom", ...problem }));
+  })
+  // Read from the monitoring host's stack file where a monitoring agent runs (stacks/watched-hosts.ts).
+  .transform((stack) => {
+    const agent = agentOpening(stack.services);
+    return agent ? { ...stack, agent } : stack;
   });
 
 export type StackConfig = z.output<typeof StackSettings>;

@@ -18,6 +18,8 @@ export type Query = (expr: string) => Promise<Sample[]>;
 export interface StatusRow {
   kind: "probe" | "container" | "host" | "job";
   name: string;
+  /** The host it was scraped for: the monitoring host's own, or a host watched from it (pica01 from pica02). */
+  host?: string;
   ok: boolean;
   detail: string;
 }
@@ -42,7 +44,7 @@ export const STATUS_QUERIES = {
 } as const;
 
 const num = (s: Sample) => Number(s.value[1]);
-const byName = (a: StatusRow, b: StatusRow) => a.name.localeCompare(b.name);
+const byName = (a: StatusRow, b: StatusRow) => (a.host ?? "").localeCompare(b.host ?? "") || a.name.localeCompare(b.name);
 
 /** What the queries answered, as rows: pure, so the table is tested without a running monitoring. */
 export function statusFrom(answers: Record<keyof typeof STATUS_QUERIES, Sample[]>, thresholds = { diskPercent: 85 }): Status {
@@ -50,11 +52,18 @@ export function statusFrom(answers: Record<keyof typeof STATUS_QUERIES, Sample[]
   const probes = answers.probes.map((s): StatusRow => {
     const days = certDays.get(s.metric.probe);
     const cert = days === undefined ? "" : `certificate: ${Math.floor(days)} days left`;
-    return { kind: "probe", name: s.metric.probe, ok: num(s) === 1, detail: [s.metric.service, cert].filter(Boolean).join("; ") };
+    return {
+      kind: "probe",
+      name: s.metric.probe,
+      host: s.metric.host,
+      ok: num(s) === 1,
+      detail: [s.metric.service, cert].filter(Boolean).join("; "),
+    };
   });
   const containers = answers.containers.map((s): StatusRow => ({
     kind: "container",
     name: s.metric.name,
+    host: s.metric.host,
     ok: num(s) === 1,
     detail: num(s) === 1 ? "healthy" : "stopped or unhealthy",
   }));
@@ -81,12 +90,16 @@ export function statusFrom(answers: Record<keyof typeof STATUS_QUERIES, Sample[]
     return {
       kind: "job",
       name: s.metric.job,
+      host: s.metric.host,
       ok: num(s) === 1,
       detail: `${num(s) === 1 ? "last run succeeded" : "last run FAILED"}${age ? `; last success ${num(age).toFixed(1)} h ago` : ""}`,
     };
   });
   const firing = answers.alerts
-    .map((s) => `${s.metric.alertname}: ${s.metric.probe ?? s.metric.name ?? s.metric.job ?? s.metric.instance ?? s.metric.host ?? ""}`)
+    .map((s) => {
+      const what = s.metric.probe ?? s.metric.name ?? s.metric.job ?? s.metric.instance;
+      return `${s.metric.alertname}: ${what ?? s.metric.host ?? ""}${what !== undefined && s.metric.host ? ` on ${s.metric.host}` : ""}`;
+    })
     .sort();
   return { rows: [...probes.sort(byName), ...containers.sort(byName), ...hosts, ...jobs.sort(byName)], firing };
 }
@@ -98,8 +111,9 @@ export async function collectStatus(query: Query): Promise<Status> {
 }
 
 export function formatStatus(status: Status): string {
-  const table = new Table({ head: ["kind", "name", "state", "detail"], style: { head: [], border: [] } });
-  for (const row of status.rows) table.push([row.kind, row.name, row.ok ? "up" : "DOWN", row.detail]);
+  const table = new Table({ head: ["kind", "host", "name", "state", "detail"], style: { head: [], border: [] } });
+  for (const row of status.rows)
+    table.push([row.kind, row.kind === "host" ? row.name : (row.host ?? ""), row.name, row.ok ? "up" : "DOWN", row.detail]);
   const alerts = status.firing.length === 0 ? "no alert firing" : `firing:\n${status.firing.map((a) => `  - ${a}`).join("\n")}`;
   return `${table.toString()}\n${alerts}`;
 }

@@ -34,10 +34,10 @@ describe("every stack", () => {
       }
     });
 
-    it("publishes ports only for the proxy and mail, with a stated reason", async () => {
+    it("publishes ports only for the proxy, mail, the directory and a monitoring agent, with a stated reason", async () => {
       const rendered = await renderStack(stack);
       for (const c of rendered.containers.filter((x) => x.ports.length > 0)) {
-        expect(["proxy", "mail", "ldap"], c.name).toContain(c.service);
+        expect(["proxy", "mail", "ldap", "agent"], c.name).toContain(c.service);
         expect(c.exceptions.publishPorts, c.name).toBeTruthy();
       }
     });

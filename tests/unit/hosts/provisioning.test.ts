@@ -26,9 +26,12 @@ function changedTriggers(before: RenderedStack, after: RenderedStack): string[] 
     .sort();
 }
 
-/** pica01 runs the web apps; pica02 the mail server and the directory, published to pica01 only. */
+/**
+ * pica01 runs the web apps and the monitoring agent, whose port is open to pica02 only; pica02 the mail server
+ * and the directory, published to pica01 only.
+ */
 const FIREWALL: Record<string, number[]> = {
-  pica01: [22, 80, 443],
+  pica01: [22, 80, 443, 9100],
   pica02: [22, 25, 80, 443, 465, 587, 636, 993, 4190],
 };
 

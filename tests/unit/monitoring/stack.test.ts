@@ -117,8 +117,8 @@ describe("monitoring of the local stack", () => {
     const rules = configFile(local, "monitoring-alerts", "rules.yml").groups[0].rules as { alert: string; expr: string; for: string }[];
     const never = rules.filter((r) => r.expr.startsWith("absent("));
     expect(never.map((r) => [r.alert, r.expr, r.for])).toEqual([
-      ["JobLate", 'absent(infra_job_last_success_timestamp_seconds{job="backup"})', "93600s"],
-      ["JobLate", 'absent(infra_job_last_success_timestamp_seconds{job="expiry"})', "93600s"],
+      ["JobLate", 'absent(infra_job_last_success_timestamp_seconds{job="backup",host="local"})', "93600s"],
+      ["JobLate", 'absent(infra_job_last_success_timestamp_seconds{job="expiry",host="local"})', "93600s"],
     ]);
   });
 

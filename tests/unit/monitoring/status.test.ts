@@ -46,7 +46,9 @@ describe("npm run status", () => {
       jobSuccess: [sample({ job: "backup", host: "pica02" }, 0)],
       jobAge: [sample({ job: "backup", host: "pica02" }, 30.04)],
     });
-    expect(status.rows).toEqual([{ kind: "job", name: "backup", ok: false, detail: "last run FAILED; last success 30.0 h ago" }]);
+    expect(status.rows).toEqual([
+      { kind: "job", name: "backup", host: "pica02", ok: false, detail: "last run FAILED; last success 30.0 h ago" },
+    ]);
   });
 
   it("lists the firing alerts under the table", () => {
@@ -56,7 +58,31 @@ describe("npm run status", () => {
       alerts: [sample({ alertname: "ContainerUnhealthy", name: "mail-dovecot" }, 1)],
     });
     const text = formatStatus(status);
-    expect(text).toMatch(/container\s*│\s*mail-dovecot\s*│\s*DOWN\s*│\s*stopped or unhealthy/);
+    expect(text).toMatch(/container\s*│\s*│\s*mail-dovecot\s*│\s*DOWN\s*│\s*stopped or unhealthy/);
     expect(text).toMatch(/firing:\n {2}- ContainerUnhealthy: mail-dovecot$/);
+  });
+
+  it("tells the monitoring host's rows from those of a host watched from it, each under its host", () => {
+    const status = statusFrom({
+      ...none,
+      probes: [
+        sample({ probe: "https://mta-sts.example.org/", service: "mail", host: "pica02" }, 1),
+        sample({ probe: "https://chat.example.org/", service: "mattermost", host: "pica01" }, 0),
+      ],
+      containers: [
+        sample({ name: "proxy", service: "proxy", host: "pica02" }, 1),
+        sample({ name: "proxy", service: "proxy", host: "pica01" }, 0),
+      ],
+      alerts: [sample({ alertname: "ContainerUnhealthy", name: "proxy", host: "pica01" }, 1)],
+    });
+    expect(status.rows.map((r) => [r.kind, r.host, r.name, r.ok])).toEqual([
+      ["probe", "pica01", "https://chat.example.org/", false],
+      ["probe", "pica02", "https://mta-sts.example.org/", true],
+      ["container", "pica01", "proxy", false],
+      ["container", "pica02", "proxy", true],
+    ]);
+    const text = formatStatus(status);
+    expect(text).toMatch(/container\s*│\s*pica01\s*│\s*proxy\s*│\s*DOWN/);
+    expect(text).toMatch(/- ContainerUnhealthy: proxy on pica01$/);
   });
 });
