@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderHostFiles } from "../../../hosts/render";
+import { firewallPorts, renderHostFiles } from "../../../hosts/render";
 import { dockerAvailable } from "../../helpers/docker";
 import { loadFirewall, probeFirewall, probeForwarding } from "../../helpers/hosts";
 
@@ -77,5 +77,20 @@ describe.runIf(dockerAvailable())("host firewall", () => {
     // The neighbour's network listed: it gets in; another address listed: it does not.
     expect(await probeFirewall((subnet) => conf(subnet), probe)).toEqual({ 636: "open" });
     expect(await probeFirewall(() => conf("192.0.2.10"), probe)).toEqual({ 636: "closed" });
+  });
+
+  it("lets only the monitoring host reach the agent's published port", async () => {
+    // The ports of a host running the monitoring agent (services.agent), as hosts/render.ts derives them.
+    const conf = (monitoringAddress: string) =>
+      renderHostFiles({
+        baseDn: "dc=asso,dc=localhost",
+        directoryUrl: "ldaps://ldap:636",
+        localUsers: ["deploy"],
+        firewall: firewallPorts({ docker: "ssh://deploy@test-host", services: {}, agent: { port: 9100, monitoringAddress } }),
+      }).find((f) => f.name === "nftables.conf")?.content as string;
+    // Docker publishes the node exporter's 9100 (DNAT, here to the neighbour-facing sshd).
+    const probe = { listen: [22], published: { 9100: 22 }, probe: [9100] };
+    expect(await probeFirewall((subnet) => conf(subnet), probe)).toEqual({ 9100: "open" });
+    expect(await probeFirewall(() => conf("192.0.2.10"), probe)).toEqual({ 9100: "closed" });
   });
 });

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { hostRenderInput, renderHostFiles } from "../../../hosts/render";
 import { deriveWatchedProbes } from "../../../monitoring/probes";
 import { renderStack, renderWatchedHosts, type RenderedStack } from "../../../stacks/render";
+import { agentMonitoringHost } from "../../../stacks/rules";
 import { ConfigError } from "../../../stacks/schema";
 import { watchedHostsOfRun } from "../../../stacks/watched-hosts";
 import { containerOf, renderVariant, stackVariant } from "../../helpers/rendered";
@@ -156,6 +157,17 @@ describe("the agent's settings", () => {
     ["../pica02", "services.agent.monitoringHost: expected the name of a stack of this repository"],
   ])("refuses monitoringHost '%s' with its key path", async (monitoringHost, message) => {
     expect(await problems((c) => (c["infra:services"].agent.monitoringHost = monitoringHost))).toContain(message);
+  });
+
+  it.each([
+    [{ publicIpv4: "192.0.2.1", services: { agent: { monitoringHost: "pica02" } } }, []],
+    [
+      { publicIpv4: "192.0.2.1", services: { agent: { monitoringHost: "pica02" }, monitoring: {} } },
+      [{ path: ["services", "agent"], message: "not needed where monitoring runs: it watches its own host" }],
+    ],
+    [{ services: {} }, []],
+  ])("agentMonitoringHost(%j) reports exactly these problems", (stack, expected) => {
+    expect(agentMonitoringHost(stack)).toEqual(expected);
   });
 
   it("needs the watched host's public address, where it is scraped and probed", async () => {
