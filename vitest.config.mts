@@ -19,8 +19,12 @@ export default defineConfig({
           globalSetup: ["tests/setup/integration.ts"],
           testTimeout: 180_000,
           hookTimeout: 600_000,
-          // Integration scenarios share one Docker engine on a 2-core machine: run files one at a time.
-          fileParallelism: false,
+          // Two scenario files at a time, after the unit tests: most of their time is spent waiting
+          // (daemons starting, probes, timers), so two share the 2-core machine and its one Docker engine
+          // well; more would make the timing-sensitive scenarios (alerts, renewals) race each other. Each
+          // file's containers, networks and volumes carry their own prefix (tests/helpers/harness.ts).
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
     ],
