@@ -12,8 +12,11 @@ export interface WatchedHost {
   address: string;
   /** The agent's node exporter port, published on the host and open to the monitoring host only. */
   agentPort: number;
-  /** Its public routes (host names the proxy serves), probed over HTTPS, with the service of each. */
-  routes: { service: string; host: string }[];
+  /**
+   * Its public routes (host names the proxy serves), probed over HTTPS, with the service of each; `login`: behind
+   * a login (`Route.forwardAuth`), probed for its refusal of a request without credentials.
+   */
+  routes: { service: string; host: string; login: boolean }[];
   /** The ports its services publish (the agent's own aside), probed by their well-known protocol. */
   ports: { service: string; port: number }[];
   /** Its jobs that report to the job-metrics volume (platform/job-metrics.ts): alerted on when they never do. */

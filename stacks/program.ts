@@ -129,7 +129,9 @@ function watchedHost(stackName: string, config: StackConfig, context: HostContex
     // Unreachable without it from a valid stack (stacks/rules.ts agentMonitoringHost).
     address: config.publicIpv4 ?? "",
     agentPort: AGENT_PORT,
-    routes: services.flatMap((c) => c.routes.map((route) => ({ service: c.service, host: route.host }))),
+    routes: services.flatMap((c) =>
+      c.routes.map((route) => ({ service: c.service, host: route.host, login: route.forwardAuth !== undefined })),
+    ),
     ports: services.flatMap((c) => c.publishedPorts.map((port) => ({ service: c.service, port }))),
     jobs: [...context.jobs].sort(),
   };

@@ -121,12 +121,15 @@ describe("pica01 watched from pica02", () => {
 });
 
 describe("the probes of a watched host", () => {
-  it("checks each published port by its protocol at the host's address, and drops the services switched off", () => {
+  it("checks each route (behind a login: its refusal) and each published port by its protocol at the host's address, and drops the services switched off", () => {
     const host = {
       host: "mx",
       address: "192.0.2.7",
       agentPort: 9100,
-      routes: [{ service: "webmail", host: "webmail.example.org" }],
+      routes: [
+        { service: "webmail", host: "webmail.example.org", login: false },
+        { service: "monitoring", host: "metrics.example.org", login: true },
+      ],
       ports: [
         { service: "proxy", port: 443 },
         { service: "mail", port: 25 },
@@ -135,11 +138,15 @@ describe("the probes of a watched host", () => {
       jobs: [],
     };
     expect(deriveWatchedProbes([host]).map((p) => [p.name, p.module, p.target, p.host])).toEqual([
+      ["https://metrics.example.org/", "https_login", "https://metrics.example.org/", "mx"],
       ["https://webmail.example.org/", "https", "https://webmail.example.org/", "mx"],
       ["imaps://192.0.2.7:993", "imaps", "192.0.2.7:993", "mx"],
       ["smtp+starttls://192.0.2.7:25", "smtp_starttls", "192.0.2.7:25", "mx"],
     ]);
-    expect(deriveWatchedProbes([host], { mail: { enabled: false } }).map((p) => p.name)).toEqual(["https://webmail.example.org/"]);
+    expect(deriveWatchedProbes([host], { mail: { enabled: false } }).map((p) => p.name)).toEqual([
+      "https://metrics.example.org/",
+      "https://webmail.example.org/",
+    ]);
   });
 });
 
