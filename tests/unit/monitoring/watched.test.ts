@@ -88,6 +88,12 @@ describe("pica01 watched from pica02", () => {
     ]);
   });
 
+  it("keeps pica02's whole monitoring, vmagent included, within 256 MiB of limits", () => {
+    const monitoring = pica02.containers.filter((c) => c.service === "monitoring");
+    expect(monitoring.map((c) => c.name)).toContain("monitoring-scrape");
+    expect(monitoring.reduce((sum, c) => sum + c.memoryMb, 0)).toBeLessThanOrEqual(256);
+  });
+
   it("probes every route of pica01's plan from pica02 over HTTPS, labelled with pica01", () => {
     const routes = pica01.routes.map((r) => `https://${new URL(r.url).hostname}/`).sort();
     expect(routes.length).toBeGreaterThan(3);
