@@ -1,11 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
 import { serviceContainer } from "../platform/container";
 import { LDAPS_PORT } from "../platform/directory";
-import { JOB_METRICS_DIR } from "../platform/job-metrics";
+import type { Route } from "../platform/host-context";
 import type { ServiceArgs, ServiceOutputs } from "../platform/service";
 import { smtpClient } from "../platform/smtp-client";
-import { alertmanagerConfig, alertRules, blackboxConfig, duration, MONITORING_HOSTS, PORTS, scrapeConfig } from "./config";
-import { deriveProbes, type Probe } from "./probes";
+import {
+  agentsScrapeConfig,
+  alertmanagerConfig,
+  alertRules,
+  blackboxConfig,
+  duration,
+  MONITORING_HOSTS,
+  PORTS,
+  scrapeConfig,
+} from "./config";
+import { containersHealth, nodeExporter } from "./exporters";
+import { deriveProbes, deriveWatchedProbes, type Probe } from "./probes";
 import type { MonitoringService } from "./settings";
 
 const CONFIG_DIR = "/etc/monitoring";
@@ -20,7 +30,7 @@ const httpHealth = (port: number, path: string) => ["CMD", "curl", "-fsS", "-o",
  * from the containers the services before it declared (monitoring/probes.ts): it is built last.
  */
 export class Monitoring extends pulumi.ComponentResource implements ServiceOutputs {
-  readonly urls: string[] = [];
+  readonly urls: string[];
   /** What is probed, for `npm run status` and the tests. */
   readonly probes: Probe[];
 
@@ -32,7 +42,26 @@ export class Monitoring extends pulumi.ComponentResource implements ServiceOutpu
     // What the services built before this one declared (stacks/catalog.ts builds monitoring last).
     const declared = [...context.containers];
     const directory = endpoints.directory && { service: "ldap", host: new URL(endpoints.directory.url).hostname, port: LDAPS_PORT };
-    this.probes = deriveProbes(declared, directory, settings.probes);
+    // The hosts watched from this one (issue 14): their agents are scraped, their routes and ports probed.
+    const watchedHosts = context.config.watchedHosts ?? [];
+    // VictoriaMetrics' UI (vmui) through the proxy, behind the account page's tech login when that runs here
+    // (stacks/rules.ts: asking for it without is a config error), on an internal network of its own that
+    // only the proxy joins: the store is a database, kept off the edge network.
+    const ui: Route | undefined =
+      endpoints.techLogin && settings.ui.enabled !== false
+        ? {
+            host: settings.ui.hostname ?? context.subdomain("metrics"),
+            port: PORTS.store,
+            forwardAuth: endpoints.techLogin,
+            via: context.network("monitoring-ui", { internal: true }, this),
+          }
+        : undefined;
+    this.urls = ui ? [`https://${ui.host}`] : [];
+    const uiFacts = ui ? [{ name: MONITORING_HOSTS.store, service: "monitoring", routes: [ui], publishedPorts: [] }] : [];
+    this.probes = [
+      ...deriveProbes([...declared, ...uiFacts], directory, settings.probes),
+      ...deriveWatchedProbes(watchedHosts, settings.probes),
+    ];
 
     const network = context.network("monitoring", { internal: true }, this);
     const image = context.ownImage("monitoring", "monitoring/image", this);
@@ -47,7 +76,7 @@ export class Monitoring extends pulumi.ComponentResource implements ServiceOutpu
         role: "database",
         image,
         user: DAEMON_USER,
-        networks: [{ network }],
+        networks: [{ network }, ...(ui?.via ? [{ network: ui.via }] : [])],
         memoryMb: settings.memory.store,
         command: [
           "victoria-metrics",
@@ -68,7 +97,8 @@ export class Monitoring extends pulumi.ComponentResource implements ServiceOutpu
             target: "/var/lib/monitoring",
           },
         ],
-        files: [config("scrape.yml", scrapeConfig(host, this.probes, settings, { mailQueue: endpoints.mail !== undefined }))],
+        files: [config("scrape.yml", scrapeConfig(host, this.probes, settings, { mailQueue: endpoints.mail !== undefined, watchedHosts }))],
+        routes: ui ? [ui] : [],
         healthcheck: { test: httpHealth(PORTS.store, "/health"), intervalSeconds: 30 },
         stopGraceSeconds: 30,
       },
@@ -99,7 +129,16 @@ export class Monitoring extends pulumi.ComponentResource implements ServiceOutpu
         files: [
           config(
             "rules.yml",
-            pulumi.output(MONITORING_HOSTS.alerts).apply(() => alertRules(settings, [...context.jobs].sort())),
+            pulumi.output(MONITORING_HOSTS.alerts).apply(() =>
+              alertRules(
+                settings,
+                [
+                  ...[...context.jobs].sort().map((job) => ({ host, job })),
+                  ...watchedHosts.flatMap((watched) => watched.jobs.map((job) => ({ host: watched.host, job }))),
+                ],
+                watchedHosts.map((watched) => watched.host),
+              ),
+            ),
           ),
         ],
         healthcheck: { test: httpHealth(PORTS.alerts, "/health"), intervalSeconds: 30 },
@@ -187,37 +226,36 @@ export class Monitoring extends pulumi.ComponentResource implements ServiceOutpu
       { parent: this },
     );
 
-    serviceContainer(
-      context,
-      MONITORING_HOSTS.node,
-      {
-        service: "monitoring",
-        role: "app",
-        image,
-        // statfs on every mount point needs no privilege; nobody reads no file of the host that is not public.
-        user: "nobody",
-        networks: [{ network }],
-        memoryMb: settings.memory.node,
-        command: [
-          "prometheus-node-exporter",
-          "--path.rootfs=/host",
-          "--path.procfs=/host/proc",
-          "--path.sysfs=/host/sys",
-          `--collector.textfile.directory=${JOB_METRICS_DIR}`,
-          `--web.listen-address=:${PORTS.node}`,
-          // No systemd nor D-Bus in a container: the host's units are not ours to watch.
-          "--no-collector.systemd",
-          "--collector.filesystem.mount-points-exclude=^/(dev|proc|run|sys|var/lib/docker/.+)($|/)",
-        ],
-        volumes: [
-          { source: "/", target: "/host", readOnly: true },
-          { source: jobMetrics, target: JOB_METRICS_DIR, readOnly: true },
-        ],
-        readOnlyRootfs: true,
-        healthcheck: { test: httpHealth(PORTS.node, "/"), intervalSeconds: 30 },
-      },
-      { parent: this },
-    );
+    const exporter = { service: "monitoring", image, networks: [{ network }], jobMetrics };
+    nodeExporter(context, MONITORING_HOSTS.node, { ...exporter, memoryMb: settings.memory.node }, this);
+
+    // The agents of the watched hosts, scraped over the network by vmagent, which writes to the store: the
+    // store is a database and stays on internal networks; vmagent has a routed network of its own.
+    if (watchedHosts.length > 0) {
+      serviceContainer(
+        context,
+        MONITORING_HOSTS.scrape,
+        {
+          service: "monitoring",
+          role: "app",
+          image,
+          user: DAEMON_USER,
+          networks: [{ network }, { network: context.network("monitoring-scrape", { internal: false }, this) }],
+          memoryMb: settings.memory.scrape,
+          command: [
+            "vmagent",
+            `-promscrape.config=${CONFIG_DIR}/agents.yml`,
+            `-remoteWrite.url=http://${MONITORING_HOSTS.store}:${PORTS.store}/api/v1/write`,
+            // Samples waiting for the store: in the container, lost when it is replaced (the store rarely waits).
+            "-remoteWrite.tmpDataPath=/tmp/vmagent",
+            `-httpListenAddr=:${PORTS.scrape}`,
+          ],
+          files: [config("agents.yml", agentsScrapeConfig(watchedHosts, settings))],
+          healthcheck: { test: httpHealth(PORTS.scrape, "/health"), intervalSeconds: 30 },
+        },
+        { parent: this },
+      );
+    }
 
     // The mail queue, asked of Postfix's showq service through its spool (read-only), when it runs here.
     const queue = endpoints.mail?.queue;
@@ -247,44 +285,16 @@ export class Monitoring extends pulumi.ComponentResource implements ServiceOutpu
       );
     }
 
-    // Read once the whole host is declared (an Output's callback runs after the program's synchronous part),
-    // so that the containers of the services built after this one, and the proxy's, are watched too.
-    const watched = pulumi.output(MONITORING_HOSTS.containers).apply(() =>
-      context.containers
-        .filter((c) => !c.oneShot && settings.probes[c.service]?.enabled !== false)
-        .map((c) => `${c.name}=${c.service}`)
-        .join(" "),
-    );
-    serviceContainer(
+    containersHealth(
       context,
       MONITORING_HOSTS.containers,
       {
-        service: "monitoring",
-        role: "app",
-        image,
-        // Root for the Docker socket (root:docker 0660), with every capability dropped.
-        user: "root",
-        networks: [{ network }],
+        ...exporter,
         memoryMb: settings.memory.containers,
-        entrypoint: ["/usr/local/bin/containers-health"],
-        env: {
-          MONITORING_CONTAINERS: watched,
-          MONITORING_SELF: MONITORING_HOSTS.containers,
-          MONITORING_TEXTFILE_DIR: JOB_METRICS_DIR,
-          MONITORING_CONTAINERS_EVERY: String(Math.min(15, settings.scrapeIntervalSeconds)),
-        },
-        volumes: [
-          { source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
-          { source: jobMetrics, target: JOB_METRICS_DIR },
-        ],
-        readOnlyRootfs: true,
-        healthcheck: {
-          test: ["CMD-SHELL", `find ${JOB_METRICS_DIR}/containers.prom -mmin -2 | grep -q .`],
-          intervalSeconds: 30,
-        },
-        exceptions: { dockerSocket: "reads the state and health of the host's containers (read-only) for the containers-health alerts" },
+        everySeconds: Math.min(15, settings.scrapeIntervalSeconds),
+        watches: (c) => settings.probes[c.service]?.enabled !== false,
       },
-      { parent: this },
+      this,
     );
 
     this.registerOutputs({ probes: this.probes.map((p) => p.name) });

@@ -1,4 +1,5 @@
 import { stringify } from "yaml";
+import type { WatchedHost } from "../platform/watched-host";
 import type { Probe } from "./probes";
 import type { MonitoringConfig } from "./settings";
 
@@ -17,9 +18,10 @@ export const MONITORING_HOSTS = {
   node: "monitoring-node",
   containers: "monitoring-containers",
   mailQueue: "monitoring-mail-queue",
+  scrape: "monitoring-scrape",
 } as const;
 
-export const PORTS = { store: 8428, alerts: 8880, alertmanager: 9093, blackbox: 9115, node: 9100, mailQueue: 9154 } as const;
+export const PORTS = { store: 8428, alerts: 8880, alertmanager: 9093, blackbox: 9115, node: 9100, mailQueue: 9154, scrape: 8429 } as const;
 
 const at = (host: string, port: number) => `${host}:${port}`;
 
@@ -28,12 +30,16 @@ export function duration(seconds: number): string {
   return `${Math.max(0, Math.round(seconds))}s`;
 }
 
-/** VictoriaMetrics' scrape configuration (Prometheus format): the exporters, then each probe through the blackbox. */
+/**
+ * VictoriaMetrics' scrape configuration (Prometheus format): the exporters, then each probe through the
+ * blackbox (the watched hosts' probes with their own `host` label). Where hosts are watched, vmagent too,
+ * which scrapes their agents (agentsScrapeConfig).
+ */
 export function scrapeConfig(
   host: string,
   probes: readonly Probe[],
   settings: Pick<MonitoringConfig, "scrapeIntervalSeconds">,
-  options: { mailQueue: boolean },
+  options: { mailQueue: boolean; watchedHosts?: readonly WatchedHost[] },
 ): string {
   const interval = settings.scrapeIntervalSeconds;
   const job = (name: string, target: string) => ({ job_name: name, static_configs: [{ targets: [target], labels: { host } }] });
@@ -48,16 +54,42 @@ export function scrapeConfig(
       job("alertmanager", at(MONITORING_HOSTS.alertmanager, PORTS.alertmanager)),
       job("blackbox", at(MONITORING_HOSTS.blackbox, PORTS.blackbox)),
       ...(options.mailQueue ? [job("mail-queue", at(MONITORING_HOSTS.mailQueue, PORTS.mailQueue))] : []),
+      ...((options.watchedHosts ?? []).length > 0 ? [job("vmagent", at(MONITORING_HOSTS.scrape, PORTS.scrape))] : []),
       {
         job_name: "probe",
         metrics_path: "/probe",
-        static_configs: probes.map((p) => ({ targets: [p.target], labels: { host, probe: p.name, service: p.service, module: p.module } })),
+        static_configs: probes.map((p) => ({
+          targets: [p.target],
+          labels: { host: p.host ?? host, probe: p.name, service: p.service, module: p.module },
+        })),
         relabel_configs: [
           { source_labels: ["__address__"], target_label: "__param_target" },
           { source_labels: ["module"], target_label: "__param_module" },
           { source_labels: ["__param_target"], target_label: "instance" },
           { target_label: "__address__", replacement: at(MONITORING_HOSTS.blackbox, PORTS.blackbox) },
         ],
+      },
+    ],
+  });
+}
+
+/**
+ * vmagent's scrape configuration: the agent of each watched host at its public address, as the `node` job with
+ * that host's `host` label, the same series as the monitoring host's own node exporter gives.
+ */
+export function agentsScrapeConfig(
+  watchedHosts: readonly WatchedHost[],
+  settings: Pick<MonitoringConfig, "scrapeIntervalSeconds">,
+): string {
+  const interval = settings.scrapeIntervalSeconds;
+  return stringify({
+    global: { scrape_interval: duration(interval), scrape_timeout: duration(Math.min(10, interval)) },
+    scrape_configs: [
+      {
+        job_name: "node",
+        static_configs: watchedHosts.map((w) => ({ targets: [at(w.address, w.agentPort)], labels: { host: w.host } })),
+        // The jobs' textfile metrics carry their own `job` label (platform/job-metrics.ts), as on the node job.
+        honor_labels: true,
       },
     ],
   });
@@ -79,6 +111,19 @@ export function blackboxConfig(verifyTls: boolean): string {
           preferred_ip_protocol: "ip4",
           fail_if_not_ssl: true,
           follow_redirects: true,
+          tls_config: { insecure_skip_verify: !verifyTls },
+        },
+      },
+      // A route behind the tech login (the metrics UI): the login must answer, and refuse a request without
+      // credentials with its Basic challenge (a 2xx would mean the page is open to anyone).
+      https_login: {
+        prober: "http",
+        timeout: "10s",
+        http: {
+          preferred_ip_protocol: "ip4",
+          fail_if_not_ssl: true,
+          valid_status_codes: [401],
+          fail_if_header_not_matches: [{ header: "WWW-Authenticate", regexp: "^Basic ", allow_missing: false }],
           tls_config: { insecure_skip_verify: !verifyTls },
         },
       },
@@ -139,7 +184,8 @@ function serviceMatcher(only: string | undefined, except: readonly string[]): st
 /** vmalert's rules: the alerts of docs/alerts.md with the stack's thresholds. */
 export function alertRules(
   settings: Pick<MonitoringConfig, "alerts" | "probes" | "evaluationIntervalSeconds">,
-  jobs: readonly string[] = [],
+  jobs: readonly { host: string; job: string }[] = [],
+  watchedHosts: readonly string[] = [],
 ): string {
   const a = settings.alerts;
   const rule = (alert: string, expr: string, forSeconds: number, summary: string, severity = "warning"): Rule => ({
@@ -213,12 +259,13 @@ export function alertRules(
       "critical",
     ),
     // A job that never wrote its file (it dies before, or its volume is not mounted) has no timestamp to age.
-    ...jobs.map((job) =>
+    // By host: another host's file of the same job would hide this one's absence.
+    ...jobs.map(({ host, job }) =>
       rule(
         "JobLate",
-        `absent(infra_job_last_success_timestamp_seconds{job="${job}"})`,
+        `absent(infra_job_last_success_timestamp_seconds{job="${job}",host="${host}"})`,
         a.jobHours * 3600,
-        `no successful ${job} run reported for ${a.jobHours} hours`,
+        `no successful ${job} run reported on ${host} for ${a.jobHours} hours`,
         "critical",
       ),
     ),
@@ -228,6 +275,16 @@ export function alertRules(
       a.downForMinutes * 60,
       `{{ $labels.job }} on {{ $labels.host }} ({{ $labels.instance }}) cannot be scraped`,
       "critical",
+    ),
+    // A watched host's agent with no `up` at all: vmagent, which writes it, is not scraping it.
+    ...watchedHosts.map((watched) =>
+      rule(
+        "HostNotScraped",
+        `absent(up{job="node",host="${watched}"})`,
+        a.downForMinutes * 60,
+        `nothing is scraped of ${watched}'s agent (monitoring-scrape)`,
+        "critical",
+      ),
     ),
   ];
   return stringify({ groups: [{ name: "infra", interval: duration(settings.evaluationIntervalSeconds), rules }] });

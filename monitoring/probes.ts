@@ -1,3 +1,5 @@
+import type { WatchedHost } from "../platform/watched-host";
+
 /**
  * What the blackbox prober checks on a host, derived from what its services declared (their routes, their
  * published ports, the directory they provide), never listed by hand: a new service's routes and ports are
@@ -5,7 +7,7 @@
  */
 
 /** A blackbox module (monitoring/config.ts defines each). */
-export type ProbeModule = "https" | "smtp_starttls" | "smtps" | "imaps" | "tls" | "tcp";
+export type ProbeModule = "https" | "https_login" | "smtp_starttls" | "smtps" | "imaps" | "tls" | "tcp";
 
 export interface Probe {
   /** The probe's label: a URL saying what is checked, e.g. `imaps://mail-dovecot:993`. */
@@ -15,13 +17,16 @@ export interface Probe {
   module: ProbeModule;
   /** What the prober connects to: a URL (https) or `host:port`. */
   target: string;
+  /** The watched host it belongs to (its stack name); absent for the monitoring host's own. */
+  host?: string;
 }
 
 /** The facts a probe is derived from (a subset of platform/host-context.ts ContainerFacts). */
 export interface ProbedContainer {
   name: string;
   service: string;
-  routes: readonly { host: string }[];
+  /** A route behind a login (`forwardAuth`) is probed for its refusal of a request without credentials. */
+  routes: readonly { host: string; forwardAuth?: unknown }[];
   publishedPorts: readonly number[];
 }
 
@@ -47,6 +52,7 @@ export function moduleForPort(port: number): ProbeModule | undefined {
 
 const SCHEMES: Record<ProbeModule, string> = {
   https: "https",
+  https_login: "https",
   smtp_starttls: "smtp+starttls",
   smtps: "smtps",
   imaps: "imaps",
@@ -55,7 +61,7 @@ const SCHEMES: Record<ProbeModule, string> = {
 };
 
 function probe(service: string, module: ProbeModule, target: string): Probe {
-  const name = module === "https" ? target : `${SCHEMES[module]}://${target}`;
+  const name = SCHEMES[module] === "https" ? target : `${SCHEMES[module]}://${target}`;
   return { name, service, module, target };
 }
 
@@ -72,7 +78,7 @@ export function deriveProbes(
   // The directory by the name its certificate carries, on its internal network, published or not.
   const isDirectoryPort = (service: string, port: number) => directory?.service === service && directory.port === port;
   const probes = containers.flatMap((container) => [
-    ...container.routes.map((route) => probe(container.service, "https", `https://${route.host}/`)),
+    ...container.routes.map((route) => probe(container.service, route.forwardAuth ? "https_login" : "https", `https://${route.host}/`)),
     ...container.publishedPorts.flatMap((port) => {
       const module = moduleForPort(port);
       return module && !isDirectoryPort(container.service, port) ? [probe(container.service, module, `${container.name}:${port}`)] : [];
@@ -81,4 +87,26 @@ export function deriveProbes(
   if (directory) probes.push(probe(directory.service, "tls", `${directory.host}:${directory.port}`));
   const unique = new Map(probes.map((p) => [p.name, p]));
   return [...unique.values()].filter((p) => overrides[p.service]?.enabled !== false).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * The probes of the hosts watched from this one (platform/watched-host.ts): HTTPS for each of their routes (the
+ * refusal without credentials for those behind a login, as on this host),
+ * the well-known check for each port they publish, reached at their public address. The same overrides
+ * apply, by service name. Sorted by name.
+ */
+export function deriveWatchedProbes(hosts: readonly WatchedHost[], overrides: ProbeOverrides = {}): Probe[] {
+  return hosts
+    .flatMap((watched) => [
+      ...watched.routes.map((route) => ({
+        ...probe(route.service, route.login ? "https_login" : "https", `https://${route.host}/`),
+        host: watched.host,
+      })),
+      ...watched.ports.flatMap(({ service, port }) => {
+        const module = moduleForPort(port);
+        return module ? [{ ...probe(service, module, `${watched.address}:${port}`), host: watched.host }] : [];
+      }),
+    ])
+    .filter((p) => overrides[p.service]?.enabled !== false)
+    .sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { declareService } from "../platform/service";
-import { email, memoryMb, secretSetting } from "../platform/settings";
+import { email, hostname, memoryMb, secretSetting } from "../platform/settings";
 import { SmtpSettings } from "../platform/smtp-client";
 
 /** A threshold or a delay: any positive number (fractions allowed, so tests can use seconds). */
@@ -80,9 +80,16 @@ export const MonitoringSettings = z.strictObject({
         .optional(),
     })
     .prefault({}),
+  /**
+   * VictoriaMetrics' UI (vmui, at `/vmui/`) at `https://<hostname>` through the proxy, behind the account
+   * page's tech login (members of tech or admins, with their directory uid and password). Default: served
+   * when the account page runs on this host, which it needs (`enabled: true` without it is a config error);
+   * `enabled: false` turns it off. `hostname` defaults to `metrics.<domain>`.
+   */
+  ui: z.strictObject({ enabled: z.boolean({ error: "expected true or false" }).optional(), hostname: hostname().optional() }).prefault({}),
   /** How alert mail is sent: submission as the `monitoring` account (same rules as the web services' `smtp`). */
   smtp: SmtpSettings,
-  /** Memory limits. VictoriaMetrics 96, vmalert 32, Alertmanager 32, blackbox 24, node exporter 24, containers 16, mail queue 16 (MiB). */
+  /** Memory limits. VictoriaMetrics 96, vmalert 32, Alertmanager 32, blackbox 24, node exporter 24, containers 16, mail queue 16, vmagent 16 (MiB). */
   memory: z
     .strictObject({
       store: memoryMb(96),
@@ -92,6 +99,8 @@ export const MonitoringSettings = z.strictObject({
       node: memoryMb(24),
       containers: memoryMb(16),
       mailQueue: memoryMb(16),
+      /** vmagent, which scrapes the agents of the hosts watched from this one (only where there are some; 6.7 MiB used for one). */
+      scrape: memoryMb(16),
     })
     .prefault({}),
 });
@@ -108,5 +117,5 @@ export const MonitoringService = declareService({
     "VictoriaMetrics, vmalert, Alertmanager, blackbox and node exporters: probes derived from the stack, alerts by mail and Mattermost",
   settings: MonitoringSettings,
   ownImages: ["monitoring"],
-  needs: { directory: "optional", mail: "optional" },
+  needs: { directory: "optional", mail: "optional", techLogin: "optional" },
 });

@@ -6,7 +6,9 @@ import type { DeclaredVolume, VolumeBackup } from "./backup";
 import { JOB_METRICS_VOLUME } from "./job-metrics";
 import { ownImage, upstreamImage, type PinnedImage } from "./images";
 import type { ImagesConfig } from "./images-settings";
+import type { ForwardAuth } from "./tech-login";
 import type { PartnerConfig } from "./tenants";
+import type { WatchedHost } from "./watched-host";
 
 /** A public URL the proxy serves: `https://<host>` to the container's HTTP port. */
 export interface Route {
@@ -14,6 +16,13 @@ export interface Route {
   host: string;
   /** Port the container listens on for HTTP. */
   port: number;
+  /** Every request is first asked of this login (Traefik's forwardAuth): only a 2xx answer lets it through. */
+  forwardAuth?: ForwardAuth;
+  /**
+   * The network the proxy reaches the container on, for a container kept off the edge network (a database
+   * must stay on internal networks): an internal network of its own, which the proxy joins. Default: edge.
+   */
+  via?: docker.Network;
 }
 
 /**
@@ -48,6 +57,8 @@ export interface HostSettings {
    * the registrar; platform/acme-certificate.ts). Absent on hosts where no service chooses `tls: acme`.
    */
   acme?: AcmeConfig;
+  /** On a monitoring host: the hosts watched from it (platform/watched-host.ts, stacks/watched-hosts.ts). */
+  watchedHosts?: readonly WatchedHost[];
 }
 
 /**
@@ -98,8 +109,14 @@ export class HostContext {
       { parent, provider: this.provider },
     );
     if (!args.internal) this.routedNetworks.add(network);
+    this.networkNames.set(network, name);
     return network;
   }
+
+  private readonly networkNames = new Map<docker.Network, string>();
+
+  /** The networks besides edge that routes reach their containers on (`Route.via`): the proxy joins them. */
+  readonly proxyNetworks = new Set<docker.Network>();
 
   /** The networks with a route out (not internal): joining one exposes nothing that is not already reachable. */
   readonly routedNetworks = new Set<docker.Network>();
@@ -143,9 +160,14 @@ export class HostContext {
   routeLabels(containerName: string, routes: Route[]): Record<string, string> {
     this.routedHosts.push(...routes.map((route) => route.host));
     if (routes.length === 0) return {};
+    // One network per container for the proxy (Traefik's label is the container's, not the route's).
+    const via = new Set(routes.map((route) => route.via));
+    if (via.size > 1) throw new Error(`${containerName}: its routes name different networks for the proxy (Route.via)`);
+    const [network] = via;
+    if (network) this.proxyNetworks.add(network);
     const labels: Record<string, string> = {
       "traefik.enable": "true",
-      "traefik.docker.network": "edge",
+      "traefik.docker.network": network ? (this.networkNames.get(network) ?? "") : "edge",
     };
     routes.forEach((route, index) => {
       const id = index === 0 ? containerName : `${containerName}-${index}`;
@@ -157,7 +179,24 @@ export class HostContext {
       }
       labels[`traefik.http.routers.${id}.service`] = id;
       labels[`traefik.http.services.${id}.loadbalancer.server.port`] = String(route.port);
+      if (route.forwardAuth) Object.assign(labels, forwardAuthLabels(id, route.forwardAuth));
     });
     return labels;
   }
+}
+
+/**
+ * A router's forwardAuth middleware (`<router>-login`): the login sees only the Authorization header and the
+ * X-Forwarded-* headers Traefik sets (the client's address last in X-Forwarded-For), and its user header
+ * replaces any the client sent.
+ */
+function forwardAuthLabels(router: string, auth: ForwardAuth): Record<string, string> {
+  const middleware = `traefik.http.middlewares.${router}-login.forwardauth`;
+  return {
+    [`${middleware}.address`]: auth.address,
+    [`${middleware}.trustForwardHeader`]: "true",
+    [`${middleware}.authRequestHeaders`]: "Authorization",
+    [`${middleware}.authResponseHeaders`]: auth.userHeader,
+    [`traefik.http.routers.${router}.middlewares`]: `${router}-login`,
+  };
 }

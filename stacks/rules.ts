@@ -5,6 +5,7 @@ import { MAIL_SENDERS, MISSING_SMTP_PASSWORD } from "../platform/smtp-client";
 import { tenantAddresses, type PartnerConfig } from "../platform/tenants";
 import { SERVICE_CATALOG } from "./catalog";
 import { missingDependencies, type ConfigProblem } from "./dependencies";
+import { monitoringHostAddress } from "./watched-hosts";
 
 /**
  * The rules of a stack file that one setting's schema cannot check alone: each a pure function from
@@ -211,6 +212,48 @@ export function probeOverridesKnown(stack: { services: Partial<Record<string, un
     }));
 }
 
+/**
+ * The metrics UI logs in through the account page's tech login: asking for it (`ui.enabled: true`) on a host
+ * without the account page is a mistake. Left unset, it is simply served wherever both run.
+ */
+export function metricsUiNeedsLogin(stack: { services: Partial<Record<string, unknown>> }): ConfigProblem[] {
+  const monitoring = stack.services.monitoring as { ui?: { enabled?: boolean } } | undefined;
+  if (monitoring?.ui?.enabled !== true || stack.services.account !== undefined) return [];
+  return [
+    {
+      path: ["services", "monitoring", "ui", "enabled"],
+      message:
+        "the metrics UI logs in through the account page's tech login, which this host does not run: enable services.account here, or remove ui.enabled",
+    },
+  ];
+}
+
+/**
+ * The agent (`services.agent`) names a stack of this repository that runs monitoring and has a public address
+ * (read from its file: stacks/watched-hosts.ts); the watched host has one too, where it is scraped and probed;
+ * and a host with its own monitoring needs no agent.
+ */
+export function agentMonitoringHost(stack: {
+  publicIpv4?: string;
+  services: { agent?: { monitoringHost: string }; monitoring?: unknown };
+}): ConfigProblem[] {
+  const agent = stack.services.agent;
+  if (!agent) return [];
+  if (stack.services.monitoring !== undefined) {
+    return [{ path: ["services", "agent"], message: "not needed where monitoring runs: it watches its own host" }];
+  }
+  const problems: ConfigProblem[] = [];
+  if (!stack.publicIpv4) {
+    problems.push({
+      path: ["publicIpv4"],
+      message: "required with services.agent: the monitoring host scrapes and probes this host there",
+    });
+  }
+  const found = monitoringHostAddress(agent.monitoringHost);
+  if ("problem" in found) problems.push({ path: ["services", "agent", "monitoringHost"], message: found.problem });
+  return problems;
+}
+
 /** The rules the stack schema applies to a whole stack, in the order their problems are listed. */
 export const STACK_RULES = [
   partnerOnAssociationDomain,
@@ -223,4 +266,6 @@ export const STACK_RULES = [
   ownImagesPinned,
   dependenciesPresent,
   probeOverridesKnown,
+  metricsUiNeedsLogin,
+  agentMonitoringHost,
 ] as const;

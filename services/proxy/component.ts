@@ -30,8 +30,9 @@ export class Proxy extends pulumi.ComponentResource {
         service: "proxy",
         role: "proxy",
         image: context.upstreamImage("proxy", settings.image, this),
-        // The public names of this host's routes, for containers that call them from inside (see stacks/program.ts).
-        networks: [{ network: context.edge, aliases: args.aliases }],
+        // The public names of this host's routes, for containers that call them from inside (see stacks/program.ts);
+        // and the internal networks of the routed containers kept off the edge network (Route.via).
+        networks: [{ network: context.edge, aliases: args.aliases }, ...[...context.proxyNetworks].map((network) => ({ network }))],
         memoryMb: settings.memoryMb,
         command: [
           "--ping=true",

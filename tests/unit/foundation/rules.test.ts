@@ -5,6 +5,7 @@ import {
   acmeNeedsEmail,
   dependenciesPresent,
   duplicatePartners,
+  metricsUiNeedsLogin,
   ownImagesPinned,
   partnerOnAssociationDomain,
   provisioningMatchesHost,
@@ -124,6 +125,25 @@ describe.each([
   },
 ])("dependenciesPresent: $case", ({ services, problems }) => {
   it("reports exactly these problems", () => expect(dependenciesPresent({ services })).toEqual(problems));
+});
+
+describe.each([
+  { case: "the UI left to its default without the account page", services: { monitoring: {} }, problems: [] },
+  { case: "the UI asked for beside the account page", services: { monitoring: { ui: { enabled: true } }, account: {} }, problems: [] },
+  { case: "the UI turned off without the account page", services: { monitoring: { ui: { enabled: false } } }, problems: [] },
+  {
+    case: "the UI asked for without the account page",
+    services: { monitoring: { ui: { enabled: true } } },
+    problems: [
+      {
+        path: ["services", "monitoring", "ui", "enabled"],
+        message:
+          "the metrics UI logs in through the account page's tech login, which this host does not run: enable services.account here, or remove ui.enabled",
+      },
+    ],
+  },
+])("metricsUiNeedsLogin: $case", ({ services, problems }) => {
+  it("reports exactly these problems", () => expect(metricsUiNeedsLogin({ services })).toEqual(problems));
 });
 
 describe("service build order", () => {

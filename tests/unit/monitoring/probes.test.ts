@@ -70,6 +70,16 @@ describe("deriveProbes", () => {
     expect(deriveProbes(containers, dir, overrides).map((p) => p.name)).toEqual(expected);
   });
 
+  it("probes a route behind a login for its refusal of a request without credentials (https_login)", () => {
+    const metrics = container("monitoring", "monitoring", {
+      routes: [{ host: "metrics.example.org", forwardAuth: { address: "http://account:8081/auth/tech", userHeader: "X-Forwarded-User" } }],
+    });
+    expect(deriveProbes([chat, metrics], undefined)).toEqual([
+      { name: "https://chat.example.org/", service: "mattermost", module: "https", target: "https://chat.example.org/" },
+      { name: "https://metrics.example.org/", service: "monitoring", module: "https_login", target: "https://metrics.example.org/" },
+    ]);
+  });
+
   it("labels each probe with its service and module", () => {
     expect(deriveProbes([dovecot], undefined)).toEqual([
       { name: "imaps://mail-dovecot:993", service: "mail", module: "imaps", target: "mail-dovecot:993" },

@@ -268,6 +268,7 @@ describe("what the smoke check expects of pica01, from its rendered stack", () =
     const pica02 = smokePlan(await renderStack("pica02"));
     expect(pica02.routes.map((r) => r.url).sort()).toEqual([
       "https://account.picasoft.example.org",
+      "https://metrics.picasoft.example.org",
       "https://mta-sts.picasoft.example.org",
     ]);
     expect([pica02.tenants, pica02.office, pica02.mattermost]).toEqual([[], undefined, undefined]);
