@@ -14,7 +14,6 @@ describe("cross-host wiring through the directory's stack", () => {
   });
 
   const generated = (stack: RenderedStack, name: string) => stack.resources.find((r) => r.name === name)?.outputs.result as string;
-  const env = (stack: RenderedStack, container: string) => stack.containers.find((c) => c.name === container)!.env;
 
   it("pica02 exports the passwords of the accounts other hosts use, as a secret output", () => {
     expect(pica02.outputs.directoryServicePasswords).toEqual({
@@ -25,7 +24,7 @@ describe("cross-host wiring through the directory's stack", () => {
   });
 
   it("pica01's Mattermost and Nextcloud send mail with the passwords pica02's directory generated", () => {
-    expect(env(pica01, "mattermost").MM_EMAILSETTINGS_SMTPPASSWORD).toBe(generated(pica02, "password-ldap-mattermost"));
+    expect(containerOf(pica01, "mattermost").secrets.MM_EMAILSETTINGS_SMTPPASSWORD).toBe(generated(pica02, "password-ldap-mattermost"));
     expect(containerOf(pica01, "nextcloud-asso").secrets.SMTP_PASSWORD).toBe(generated(pica02, "password-ldap-nextcloud"));
   });
 
