@@ -13,8 +13,9 @@ export const AGENT_HOSTS = { node: "agent-node", containers: "agent-containers" 
  * exporter's port is published on the host; the host's firewall opens it to the monitoring host's address
  * only (hosts/render.ts). That restriction is the whole protection, on purpose: what it serves is read-only
  * and holds no secret (load, disk, memory, the containers' names and health, the jobs' last results), a TCP
- * connection cannot come from a forged address (the handshake needs the answer), and a bearer token or TLS
- * in clear text over the same path would add a secret to share between two stacks for little more.
+ * connection cannot come from a forged address (the handshake needs the answer). A bearer token sent in clear
+ * text over the same path would guard nothing more against someone on that path, and TLS would need a
+ * certificate authority shared by both stacks (docs/alerts.md).
  */
 export class Agent extends pulumi.ComponentResource implements ServiceOutputs {
   readonly urls: string[] = [];

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { DIRECTORY_PASSWORDS_OUTPUT, stackNameOf } from "./directory-stack";
-import { CONFIG_NAMESPACE, loadStackConfig, type StackConfig } from "./schema";
+import { CONFIG_NAMESPACE, ConfigError, loadStackConfig, type StackConfig } from "./schema";
 import { Recorder as MockRecorder } from "./mocks";
 import { readStackFile } from "./stack-files";
 import { defineHost, type HostOutputs } from "./program";
@@ -94,7 +94,14 @@ export async function renderWatchedHosts(stack: string, configs: Record<string, 
     if (!watchedRenders.has(key)) {
       watchedRenders.set(
         key,
-        renderStack(watched, config, undefined, { watched: false }).then(({ outputs }) => outputs.watched),
+        renderStack(watched, config, undefined, { watched: false }).then(
+          ({ outputs }) => outputs.watched,
+          (error: unknown) => {
+            // Said of the watched stack's file: the person deploying the monitoring host reads it.
+            if (error instanceof ConfigError) throw new ConfigError(error.problems.map((p) => `${watched} (watched from ${stack}): ${p}`));
+            throw error;
+          },
+        ),
       );
     }
     // Set by the program wherever the agent runs, which is what stacksWatchedBy found.

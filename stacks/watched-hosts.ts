@@ -14,7 +14,8 @@ import { listStacks, readStackFile, UnknownStackError } from "./stack-files";
  * - the monitoring host renders each watched stack (the program under the mock runtime, stacks/render.ts)
  *   and takes what it scrapes and probes from that render's `watched` output (platform/watched-host.ts).
  * A StackReference would do instead of the render, but pica01 already references pica02 (its directory's
- * passwords): pica02 referencing pica01 back would make each deployment wait for the other's.
+ * passwords): pica02 referencing pica01 back would make each host's first deployment wait for the other's.
+ * The price: a mistake in a watched host's stack file stops the monitoring host's preview too.
  */
 
 /** The keys of the monitoring host's stack file that a watched host reads, validated. */

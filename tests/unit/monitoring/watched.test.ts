@@ -183,6 +183,13 @@ describe("the agent's settings", () => {
     expect(agentMonitoringHost(stack)).toEqual(expected);
   });
 
+  it("stops the monitoring host's render on a mistake in a watched host's file, saying whose", async () => {
+    const broken = stackVariant("pica01", (c) => (c["infra:memoryBudgetMb"] = "lots"));
+    const error = await renderStack("pica02", undefined, undefined, { watchedConfigs: { pica01: broken } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.join("\n")).toContain("pica01 (watched from pica02): memoryBudgetMb: expected a whole number");
+  });
+
   it("needs the watched host's public address, where it is scraped and probed", async () => {
     expect(await problems((c) => delete c["infra:publicIpv4"])).toContain("publicIpv4: required with services.agent");
   });
