@@ -53,8 +53,15 @@ describe("adding and removing a partner association (pica01)", () => {
     );
   });
 
-  it("changes no input of any existing resource except the Collabora container and the backup (which dumps and copies the new tenant too)", () => {
-    expect(diffResources(base, withPartner).changed).toEqual([`${CONTAINER}::backup`, `${CONTAINER}::collabora`]);
+  it("changes no input of any existing resource except the Collabora container, the backup (which dumps and copies the new tenant too) and the monitoring agent (which watches its containers too)", () => {
+    expect(diffResources(base, withPartner).changed).toEqual([
+      `${CONTAINER}::agent-containers`,
+      `${CONTAINER}::backup`,
+      `${CONTAINER}::collabora`,
+    ]);
+    const watched = (stack: RenderedStack) => JSON.stringify(containerOf(stack, "agent-containers"));
+    expect(watched(withPartner)).toContain("nextcloud-ressourcerie");
+    expect(watched(base)).not.toContain("nextcloud-ressourcerie");
   });
 
   it("gives Collabora exactly one more alias group, for the new tenant, and changes nothing else in it", () => {
@@ -82,13 +89,13 @@ describe("adding and removing a partner association (pica01)", () => {
     expect(job.env.OCC_ADMIN_EMAIL).toBe("admin@ressourcerie.example.org");
   });
 
-  it("removes exactly the partner's resources when its entry is removed, and changes only Collabora and the backup", () => {
+  it("removes exactly the partner's resources when its entry is removed, and changes only Collabora, the backup and the monitoring agent", () => {
     const { added, removed, changed } = diffResources(base, withoutPartners);
     expect(added).toEqual([]);
     expect(removed.length).toBeGreaterThan(0);
     expect(removed.filter((key) => !key.includes("nextcloud-transition"))).toEqual([]);
     expect(base.resources.filter((r) => r.name.includes("nextcloud-transition")).length).toBe(removed.length);
-    expect(changed).toEqual([`${CONTAINER}::backup`, `${CONTAINER}::collabora`]);
+    expect(changed).toEqual([`${CONTAINER}::agent-containers`, `${CONTAINER}::backup`, `${CONTAINER}::collabora`]);
     expect(Object.keys(containerOf(withoutPartners, "collabora").env).filter((k) => k.startsWith("aliasgroup"))).toEqual(["aliasgroup1"]);
   });
 
