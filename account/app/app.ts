@@ -10,7 +10,7 @@ import { MESSAGES, pickLanguage, type Language, type Messages } from "./i18n";
 import type { Mailer } from "./mailer";
 import { accountPage, forgotForm, layout, loginForm, setPasswordForm, type Notice } from "./pages";
 import { RateLimiter } from "./rate-limit";
-import { checkSshKey } from "./ssh-key";
+import { checkSshKey } from "../../platform/ssh-key";
 import type { TokenKind, TokenStore } from "./tokens";
 
 export interface AppDeps {

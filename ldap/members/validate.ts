@@ -3,6 +3,7 @@
  * write, or throws a UsageError whose message names the argument, says what was wrong and what is
  * expected. Nothing reaches the directory before every argument of a command has passed.
  */
+import { checkSshKey, SSH_KEY_TYPES } from "../../platform/ssh-key";
 
 export class UsageError extends Error {
   constructor(readonly problems: string[]) {
@@ -199,64 +200,23 @@ export function isoDay(value: string | undefined): string {
   return value ? `${value.slice(0, 4)}-${value.slice(4, 6)}-${value.slice(6, 8)}` : "";
 }
 
-/** Key types OpenSSH accepts for logins, with the name the base64 blob must carry. */
-const SSH_KEY_TYPES = [
-  "ssh-ed25519",
-  "ssh-rsa",
-  "ecdsa-sha2-nistp256",
-  "ecdsa-sha2-nistp384",
-  "ecdsa-sha2-nistp521",
-  "sk-ssh-ed25519@openssh.com",
-  "sk-ecdsa-sha2-nistp256@openssh.com",
-];
-
-/**
- * An OpenSSH public key line: `<type> <base64 blob> [comment]`. The blob must decode and start with
- * the same type (a key pasted with the wrong prefix, or cut short, is refused). RSA below 2048 bits
- * is refused. Returns the line without its surrounding spaces.
- */
+/** An OpenSSH public key line, checked by the one rule (platform/ssh-key.ts); returns it without surrounding spaces. */
 export function parseSshKey(value: string, argument = "--ssh-key"): string {
   const line = value.trim();
   const shown = line.length > 40 ? `${line.slice(0, 37)}...` : line;
   const expected = "one OpenSSH public key line such as 'ssh-ed25519 AAAAC3Nza... jeanne@laptop' (the .pub file)";
-  const [type, blob, ...rest] = line.split(/\s+/);
-  if (!type || !blob || /[\r\n]/.test(value.trim())) fail(argument, shown, "not an SSH public key", expected);
-  if (!SSH_KEY_TYPES.includes(type)) {
-    fail(argument, shown, `unsupported key type '${type}'`, `one of ${SSH_KEY_TYPES.join(", ")}`);
+  const checked = checkSshKey(value);
+  if (checked.ok) return checked.key;
+  switch (checked.problem) {
+    case "not-a-key":
+      return fail(argument, shown, "not an SSH public key", expected);
+    case "unsupported-type":
+      return fail(argument, shown, `unsupported key type '${checked.type}'`, `one of ${SSH_KEY_TYPES.join(", ")}`);
+    case "not-base64":
+      return fail(argument, shown, "the key data is not base64", expected);
+    case "wrong-data":
+      return fail(argument, shown, `the key data does not hold a ${checked.type} key (cut short, or of another type)`, expected);
+    case "weak-rsa":
+      return fail(argument, shown, `RSA key of ${checked.bits} bits is too weak`, "an ed25519 key, or RSA of 2048 bits or more");
   }
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob) || blob.length % 4 !== 0) {
-    fail(argument, shown, "the key data is not base64", expected);
-  }
-  const data = Buffer.from(blob, "base64");
-  const fields = sshFields(data);
-  if (fields === undefined || fields[0]?.toString("latin1") !== type) {
-    fail(argument, shown, `the key data does not hold a ${type} key (cut short, or of another type)`, expected);
-  }
-  if (type === "ssh-rsa") {
-    const modulus = fields[2];
-    const bits = modulus ? modulusBits(modulus) : 0;
-    if (bits < 2048) fail(argument, shown, `RSA key of ${bits} bits is too weak`, "an ed25519 key, or RSA of 2048 bits or more");
-  }
-  return [type, blob, ...rest].join(" ");
-}
-
-/** The length-prefixed fields of an SSH wire-format blob, or undefined when it is cut short. */
-function sshFields(data: Buffer): Buffer[] | undefined {
-  const fields: Buffer[] = [];
-  let offset = 0;
-  while (offset < data.length) {
-    if (offset + 4 > data.length) return undefined;
-    const length = data.readUInt32BE(offset);
-    if (offset + 4 + length > data.length) return undefined;
-    fields.push(data.subarray(offset + 4, offset + 4 + length));
-    offset += 4 + length;
-  }
-  return fields.length > 0 ? fields : undefined;
-}
-
-function modulusBits(mpint: Buffer): number {
-  let start = 0;
-  while (start < mpint.length && mpint[start] === 0) start++;
-  if (start === mpint.length) return 0;
-  return (mpint.length - start) * 8 - Math.clz32(mpint[start]) + 24;
 }
