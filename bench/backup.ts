@@ -90,10 +90,8 @@ async function seedMail(stack: RunningStack, from: number, count: number): Promi
   ]);
 }
 
-async function seedDatabase(stack: RunningStack): Promise<void> {
-  // Rows of about 1 KB of hex text (random: it compresses like text, not like a repeated string): DB_MB MB of table data.
-  const rows = DB_MB * 1000;
-  const sql = `CREATE TABLE posts (id int PRIMARY KEY, body text); INSERT INTO posts SELECT i, (SELECT string_agg(md5(random()::text || i || j), '') FROM generate_series(1, 30) j) FROM generate_series(1, ${rows}) i;`;
+/** SQL run in Mattermost's database, where the benchmark keeps its table. */
+async function psql(stack: RunningStack, sql: string): Promise<void> {
   const result = await stack.exec("mattermost-db", [
     "psql",
     "-U",
@@ -109,23 +107,18 @@ async function seedDatabase(stack: RunningStack): Promise<void> {
   if (result.exitCode !== 0) throw new Error(result.stderr);
 }
 
+async function seedDatabase(stack: RunningStack): Promise<void> {
+  // Rows of about 1 KB of hex text (random: it compresses like text, not like a repeated string): DB_MB MB of table data.
+  const rows = DB_MB * 1000;
+  const sql = `CREATE TABLE posts (id int PRIMARY KEY, body text); INSERT INTO posts SELECT i, (SELECT string_agg(md5(random()::text || i || j), '') FROM generate_series(1, 30) j) FROM generate_series(1, ${rows}) i;`;
+  await psql(stack, sql);
+}
+
 /** A day on the host: new mail, and rows of the database updated. */
 async function dayOfChanges(stack: RunningStack): Promise<void> {
   await seedMail(stack, MESSAGES, DAY_MESSAGES);
   const sql = `UPDATE posts SET body = md5(body) || body WHERE id % ${Math.max(1, Math.floor((DB_MB * 1000) / DAY_ROWS))} = 0;`;
-  const result = await stack.exec("mattermost-db", [
-    "psql",
-    "-U",
-    "mattermost",
-    "-d",
-    "mattermost",
-    "-v",
-    "ON_ERROR_STOP=1",
-    "-q",
-    "-c",
-    sql,
-  ]);
-  if (result.exitCode !== 0) throw new Error(result.stderr);
+  await psql(stack, sql);
 }
 
 async function repositoryBytes(stack: RunningStack): Promise<number> {

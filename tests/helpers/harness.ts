@@ -180,33 +180,9 @@ class Harness implements RunningStack {
 
   /** Files as the provider uploads them: with their mode and owner (secrets: 0400, the reader's uid). */
   private async copyFiles(spec: RenderedContainer): Promise<void> {
-    if (spec.files.length === 0) return;
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "harness-"));
-    try {
-      for (const file of spec.files) {
-        const relative = file.path.replace(/^\/+/, "");
-        fs.mkdirSync(path.join(dir, path.dirname(relative)), { recursive: true });
-        fs.writeFileSync(path.join(dir, relative), file.content);
-        const [owner, group] = file.owner.split(":");
-        // Docker refuses a copy to a read-only root filesystem unless its destination is a mounted volume
-        // (the secrets' /run/secrets): there, copy into the file's own folder.
-        const into = spec.readOnly ? path.dirname(relative) : ".";
-        const tar = execFileSync("tar", [
-          "--numeric-owner",
-          `--owner=${owner}`,
-          `--group=${group}`,
-          `--mode=${file.mode}`,
-          "-C",
-          path.join(dir, into),
-          "-cf",
-          "-",
-          path.relative(into, relative),
-        ]);
-        await dockerOk(["cp", "-", `${this.prefix + spec.name}:/${into === "." ? "" : into}`], { input: tar });
-      }
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    // Docker refuses a copy to a read-only root filesystem unless its destination is a mounted volume
+    // (the secrets' /run/secrets): there, copy into the file's own folder.
+    for (const file of spec.files) await copyFile(this.prefix + spec.name, file, { intoOwnFolder: spec.readOnly });
   }
 
   async ip(name: string): Promise<string> {
@@ -312,6 +288,40 @@ class Harness implements RunningStack {
     if (names.length > 0) await docker(["rm", "-f", "-v", ...names]);
     for (const network of this.networks) await docker(["network", "rm", this.prefix + network]);
     for (const volume of this.volumes) await docker(["volume", "rm", "-f", this.prefix + volume]);
+  }
+}
+
+/**
+ * One file of a rendered container copied into a created container as the provider uploads it: its mode
+ * and numeric owner in the archive. `intoOwnFolder`: copy into the file's folder rather than `/` (a
+ * read-only root filesystem accepts copies into mounted volumes only).
+ */
+export async function copyFile(
+  container: string,
+  file: { path: string; content: string; mode: string; owner: string },
+  options: { intoOwnFolder?: boolean } = {},
+): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "harness-"));
+  try {
+    const relative = file.path.replace(/^\/+/, "");
+    fs.mkdirSync(path.join(dir, path.dirname(relative)), { recursive: true });
+    fs.writeFileSync(path.join(dir, relative), file.content);
+    const [owner, group] = file.owner.split(":");
+    const into = options.intoOwnFolder ? path.dirname(relative) : ".";
+    const tar = execFileSync("tar", [
+      "--numeric-owner",
+      `--owner=${owner}`,
+      `--group=${group}`,
+      `--mode=${file.mode}`,
+      "-C",
+      path.join(dir, into),
+      "-cf",
+      "-",
+      path.relative(into, relative),
+    ]);
+    await dockerOk(["cp", "-", `${container}:/${into === "." ? "" : into}`], { input: tar });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

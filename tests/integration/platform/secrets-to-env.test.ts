@@ -1,13 +1,10 @@
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { behindSecretsToEnv } from "../../../platform/secrets-to-env";
 import { factsFor } from "../../../platform/upstream-images";
 import { renderStack, type RenderedContainer, type RenderedStack } from "../../../stacks/render";
 import { docker, dockerAvailable, dockerOk } from "../../helpers/docker";
+import { copyFile } from "../../helpers/harness";
 import { containerOf } from "../../helpers/rendered";
 
 /**
@@ -28,16 +25,13 @@ describe.runIf(dockerAvailable())("the secrets-to-env wrapper in a container of 
   const prefix = `it${randomBytes(3).toString("hex")}-`;
   const created: string[] = [];
   let stack: RenderedStack;
-  let dir: string;
 
   beforeAll(async () => {
     stack = await renderStack("local");
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "secrets-to-env-it-"));
   }, 120_000);
 
   afterAll(async () => {
     if (created.length > 0) await docker(["rm", "-f", "-v", ...created]);
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   /** The rendered container with its secret files' contents replaced (same paths, modes and owners). */
@@ -79,31 +73,10 @@ describe.runIf(dockerAvailable())("the secrets-to-env wrapper in a container of 
     ]);
     created.push(name);
     const standIn = { path: start.entrypoint[0], content: STAND_IN, mode: "0555", owner: "0:0" };
-    for (const file of [...spec.files, standIn]) await copyInto(name, file);
+    for (const file of [...spec.files, standIn]) await copyFile(name, file);
     const run = await docker(["start", "-a", name], { timeoutMs: 60_000 });
     const inspect = await dockerOk(["inspect", name]);
     return { exitCode: run.exitCode, output: run.stdout + run.stderr, inspect };
-  }
-
-  /** A file copied as the provider uploads it: its mode and numeric owner in the archive. */
-  async function copyInto(container: string, file: { path: string; content: string; mode: string; owner: string }) {
-    const relative = file.path.replace(/^\/+/, "");
-    const local = path.join(dir, container, relative);
-    fs.mkdirSync(path.dirname(local), { recursive: true });
-    fs.writeFileSync(local, file.content);
-    const [owner, group] = file.owner.split(":");
-    const tar = execFileSync("tar", [
-      "--numeric-owner",
-      `--owner=${owner}`,
-      `--group=${group}`,
-      `--mode=${file.mode}`,
-      "-C",
-      path.join(dir, container),
-      "-cf",
-      "-",
-      relative,
-    ]);
-    await dockerOk(["cp", "-", `${container}:/`], { input: tar });
   }
 
   const lines = (output: string, kind: string) =>
