@@ -9,7 +9,7 @@ import type { Directory, Member, PasswordResult } from "./directory";
 import { MESSAGES, pickLanguage, type Language, type Messages } from "./i18n";
 import type { Mailer } from "./mailer";
 import { accountPage, forgotForm, layout, loginForm, setPasswordForm, type Notice } from "./pages";
-import { RateLimiter } from "./rate-limit";
+import { clientAddress, RateLimiter } from "./rate-limit";
 import { checkSshKey } from "../../platform/ssh-key";
 import type { TokenKind, TokenStore } from "./tokens";
 
@@ -56,14 +56,8 @@ export function createApp(deps: AppDeps) {
     if (c.req.query("lang") === lang) setCookie(c, "lang", lang, { path: "/", sameSite: "Lax", maxAge: 31_536_000 });
     return lang;
   };
-  /** Behind the proxy the last X-Forwarded-For entry is the one the proxy wrote: the client's address. */
-  const clientAddress = (c: Context): string =>
-    (c.req.header("x-forwarded-for") ?? "")
-      .split(",")
-      .map((part) => part.trim())
-      .filter(Boolean)
-      .pop() ?? deps.socketAddress(c);
-  const limited = (c: Context, form: string) => !limiter.allow(`${form} ${clientAddress(c)}`);
+  const client = (c: Context) => clientAddress(c, deps.socketAddress);
+  const limited = (c: Context, form: string) => !limiter.allow(`${form} ${client(c)}`);
   const secure = (c: Context) => c.req.header("x-forwarded-proto") === "https";
   // Only the hint and the refusal's wording need it: ppolicy decides. Without it, the default policy's 12.
   const minLength = async () =>

@@ -1,3 +1,19 @@
+import type { Context } from "hono";
+
+/**
+ * The client a request comes from, the key of its attempts. Behind the proxy the last X-Forwarded-For
+ * entry is the one the proxy wrote; without one, the socket's peer.
+ */
+export function clientAddress(c: Context, socketAddress: (c: Context) => string): string {
+  return (
+    (c.req.header("x-forwarded-for") ?? "")
+      .split(",")
+      .map((part) => part.trim())
+      .filter(Boolean)
+      .pop() ?? socketAddress(c)
+  );
+}
+
 /**
  * Attempts per client address in a fixed window: enough to stop a guesser at the page (each login
  * attempt costs the directory an argon2 verification) without a store that outlives the process.

@@ -2,7 +2,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { Hono, type Context } from "hono";
 import type { AppConfig } from "./config";
 import type { Directory, Member } from "./directory";
-import { RateLimiter } from "./rate-limit";
+import { clientAddress, RateLimiter } from "./rate-limit";
 
 /** The header naming the member in a 200 (platform/tech-login.ts: the proxy copies it onto the request). */
 export const USER_HEADER = "X-Forwarded-User";
@@ -71,12 +71,7 @@ export function createTechAuth(deps: TechAuthDeps) {
   const grantKey = randomBytes(32);
   const app = new Hono();
 
-  const clientAddress = (c: Context): string =>
-    (c.req.header("x-forwarded-for") ?? "")
-      .split(",")
-      .map((part) => part.trim())
-      .filter(Boolean)
-      .pop() ?? deps.socketAddress(c);
+  const client = (c: Context) => clientAddress(c, deps.socketAddress);
   const challenge = (c: Context) => {
     c.header("WWW-Authenticate", REALM);
     return c.text("Log in with your directory account: your uid and password.", 401);
@@ -89,7 +84,7 @@ export function createTechAuth(deps: TechAuthDeps) {
   app.get("/auth/tech", async (c) => {
     const credentials = basicCredentials(c.req.header("authorization"));
     if (!credentials) return challenge(c);
-    const address = `tech ${clientAddress(c)}`;
+    const address = `tech ${client(c)}`;
     if (failures.blocked(address)) return c.text("Too many failed logins from this address; wait a few minutes.", 429);
 
     const key = createHmac("sha256", grantKey).update(`${credentials.login}\0${credentials.password}`).digest("base64");
