@@ -19,6 +19,7 @@ import {
 import type { DnsRecord } from "../platform/dns";
 import { JOB_METRICS_DIR } from "../platform/job-metrics";
 import type { ServiceArgs, ServiceOutputs } from "../platform/service";
+import { slapdPolicy } from "../platform/tls-policy";
 import type { LdapService } from "./settings";
 
 /** A restore of the directory: the newest export of cn=config and of the data, with slapadd, into emptied volumes. */
@@ -92,6 +93,7 @@ export class DirectoryServer extends pulumi.ComponentResource implements Service
     // Other hosts' sssd reach LDAPS through a published port, which needs a network with a route out.
     const published = settings.publishLdaps ? context.network("directory-published", { internal: false }, this) : undefined;
     const tmp = { "/tmp": "rw,noexec,nosuid,size=16m" };
+    const tlsPolicy = slapdPolicy();
 
     serviceContainer(
       context,
@@ -109,6 +111,9 @@ export class DirectoryServer extends pulumi.ComponentResource implements Service
           LDAP_ORGANISATION: settings.organisation ?? domain,
           LDAP_TLS_SELF_SIGNED: String(settings.tls === "self-signed"),
           LDAP_LOG_LEVEL: settings.logLevel,
+          // The one TLS policy (platform/tls-policy.ts), applied to cn=config at every start when it changed.
+          LDAP_TLS_PROTOCOL_MIN: tlsPolicy.protocolMin,
+          LDAP_TLS_CIPHER_SUITE: tlsPolicy.cipherSuite,
           ...(settings.tls === "acme" ? certificateWatchEnv(context, "LDAP_CERT_WATCH_SECONDS") : {}),
         },
         // As files, read by the entrypoint at the first start (platform/container.ts).

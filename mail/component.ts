@@ -6,6 +6,7 @@ import { SENDING_ACCOUNTS } from "../platform/directory";
 import type { DnsRecord } from "../platform/dns";
 import type { ServiceArgs, ServiceOutputs } from "../platform/service";
 import type { MailEndpoint } from "../platform/smtp-client";
+import { opensslPolicy } from "../platform/tls-policy";
 import { mailDnsRecords, mtaStsPolicy, zoneFile } from "./dns";
 import type { MailService } from "./settings";
 
@@ -103,6 +104,9 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
       LDAP_BASE_DN: directory.baseDn,
       LDAP_BIND_DN: mailAccount.dn,
     };
+    // The one TLS policy (platform/tls-policy.ts), applied by both entrypoints: no cipher list in the images.
+    const { minProtocol, cipherList } = opensslPolicy();
+    const tlsPolicyEnv = { TLS_MIN_PROTOCOL: minProtocol, TLS_CIPHER_LIST: cipherList };
     // Postfix and Dovecot reload a renewed certificate on their own (cert-watch.sh).
     const certificateWatch = settings.tls.source === "acme" ? certificateWatchEnv(context, "CERT_WATCH_SECONDS") : {};
     // As a file (platform/container.ts), read by the entrypoints that render the LDAP maps.
@@ -165,6 +169,7 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
           INTERNAL_HOSTNAME: DOVECOT_INTERNAL_HOSTNAME,
           TLS_MODE: settings.tls.source,
           MAIL_SERVICE_SENDERS: serviceSenders,
+          ...tlsPolicyEnv,
           ...certificateWatch,
           ...ldapEnv,
         },
@@ -207,6 +212,7 @@ export class MailServer extends pulumi.ComponentResource implements ServiceOutpu
           MAIL_LIMIT_RECIPIENTS_PER_HOUR: String(settings.sendingLimits.recipientsPerHour),
           MAIL_SERVICE_SENDERS: serviceSenders,
           INTERNAL_HOSTNAME: POSTFIX_INTERNAL_HOSTNAME,
+          ...tlsPolicyEnv,
           ...certificateWatch,
           ...ldapEnv,
         },

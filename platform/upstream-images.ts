@@ -458,6 +458,23 @@ export const UPSTREAM_IMAGES: readonly ImageFacts[] = [
           { at: "traefik/traefik-library-image@00f17bdb:v3.6/alpine/Dockerfile", says: "no USER instruction: the image runs as root" },
         ],
       },
+      {
+        // services/proxy/component.ts: writes the TLS options (a file, which Traefik needs) then execs traefik.
+        entrypoint: "/bin/sh",
+        users: ["root"],
+        capabilities: [],
+        why: "the same traefik as the image's start, as root for the Docker socket; the shell only writes its TLS options file first",
+        refs: [
+          {
+            at: "traefik/traefik-library-image@00f17bdb:v3.6/alpine/Dockerfile",
+            says: "FROM alpine (busybox /bin/sh); traefik in /usr/local/bin",
+          },
+          {
+            at: "traefik/traefik@v3.6.1: docs/content/reference/routing-configuration/http/tls/tls-options.md",
+            says: "TLS options are not supported by label or tag-based providers",
+          },
+        ],
+      },
     ],
     rootOnlyVariables: [],
     tools: {

@@ -6,6 +6,8 @@ set -eu
 
 : "${MAIL_HOSTNAME:?}" "${MAIL_QUOTA:?}" "${TLS_MODE:?}"
 : "${LDAP_URL:?}" "${LDAP_BASE_DN:?}" "${LDAP_BIND_DN:?}" "${LDAP_BIND_PASSWORD_FILE:?}"
+# The TLS policy, from the stack (platform/tls-policy.ts): OpenSSL's protocol name and cipher list.
+: "${TLS_MIN_PROTOCOL:?}" "${TLS_CIPHER_LIST:?}"
 # A file, not env (platform/container.ts): read here, never exported to Dovecot.
 LDAP_BIND_PASSWORD=$(cat "$LDAP_BIND_PASSWORD_FILE")
 umask 077
@@ -19,6 +21,7 @@ for template in /etc/dovecot/ldap-templates/*.conf.ext; do
       -e "s|@BIND_DN@|$LDAP_BIND_DN|" -e "s|@BIND_PW@|$LDAP_BIND_PASSWORD|" \
       "$template" > "/run/dovecot-config/$(basename "$template")"
 done
+printf 'ssl_min_protocol = %s\nssl_cipher_list = %s\n' "$TLS_MIN_PROTOCOL" "$TLS_CIPHER_LIST" > /run/dovecot-config/tls.conf
 printf 'plugin {\n  quota_rule = *:storage=%s\n}\n' "$MAIL_QUOTA" > /run/dovecot-config/quota.conf
 if [ -n "${MAIL_SERVICE_SENDERS:-}" ]; then
   printf 'passdb {\n  driver = ldap\n  args = /run/dovecot-config/ldap-services.conf.ext\n  username_filter = %s\n}\n' \

@@ -7,6 +7,8 @@ set -eu
 : "${MAIL_HOSTNAME:?}" "${MAIL_DOMAINS:?}" "${MAIL_MESSAGE_SIZE_LIMIT:?}"
 : "${MAIL_LIMIT_MESSAGES_PER_HOUR:?}" "${MAIL_LIMIT_RECIPIENTS_PER_HOUR:?}"
 : "${LDAP_URL:?}" "${LDAP_BASE_DN:?}" "${LDAP_BIND_DN:?}" "${LDAP_BIND_PASSWORD_FILE:?}"
+# The TLS policy, from the stack (platform/tls-policy.ts): OpenSSL's protocol name and cipher list.
+: "${TLS_MIN_PROTOCOL:?}" "${TLS_CIPHER_LIST:?}"
 # A file, not env (platform/container.ts): read here, never exported to the daemons.
 LDAP_BIND_PASSWORD=$(cat "$LDAP_BIND_PASSWORD_FILE")
 
@@ -15,7 +17,10 @@ postconf -e \
   "myhostname=$MAIL_HOSTNAME" \
   "mydomain=$primary_domain" \
   "virtual_mailbox_domains=$MAIL_DOMAINS" \
-  "message_size_limit=$MAIL_MESSAGE_SIZE_LIMIT"
+  "message_size_limit=$MAIL_MESSAGE_SIZE_LIMIT" \
+  "smtpd_tls_protocols=>=$TLS_MIN_PROTOCOL" \
+  "smtpd_tls_mandatory_protocols=>=$TLS_MIN_PROTOCOL" \
+  "tls_high_cipherlist=$TLS_CIPHER_LIST"
 
 case "$LDAP_URL" in
   ldaps://*) start_tls=no ;;

@@ -2,8 +2,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { serviceContainer } from "../../platform/container";
 import type { HostContext } from "../../platform/host-context";
 import { goDuration } from "../../platform/provider-forms";
+import { traefikTlsOptions } from "../../platform/tls-policy";
 import { PROXY_UPLOAD_SECONDS } from "../../platform/upstream-images";
 import type { ProxyConfig } from "./settings";
+
+/**
+ * Where the proxy finds the TLS policy: Traefik takes TLS options from its dynamic configuration in a file
+ * (never from labels). The file is written at start from PROXY_TLS_OPTIONS into a tmpfs, not uploaded: the
+ * Docker provider uploads to / , which a read-only root filesystem refuses even for a path on a mount.
+ */
+const PROXY_TLS_DIR = "/run/traefik";
+export const PROXY_TLS_FILE = `${PROXY_TLS_DIR}/tls.yml`;
 
 /**
  * Traefik: the only container publishing 80/443. Services declare routes on their containers
@@ -34,6 +43,9 @@ export class Proxy extends pulumi.ComponentResource {
         // and the internal networks of the routed containers kept off the edge network (Route.via).
         networks: [{ network: context.edge, aliases: args.aliases }, ...[...context.proxyNetworks].map((network) => ({ network }))],
         memoryMb: settings.memoryMb,
+        // The image's /entrypoint.sh only prefixes `traefik`: this wrapper writes the policy, then starts it.
+        entrypoint: ["/bin/sh", "-c", `printf '%s' "$PROXY_TLS_OPTIONS" > ${PROXY_TLS_FILE} && exec traefik "$@"`, "proxy"],
+        env: { PROXY_TLS_OPTIONS: traefikTlsOptions() },
         command: [
           "--ping=true",
           "--log.level=INFO",
@@ -42,6 +54,8 @@ export class Proxy extends pulumi.ComponentResource {
           "--providers.docker=true",
           "--providers.docker.exposedbydefault=false",
           "--providers.docker.network=edge",
+          // The TLS policy (platform/tls-policy.ts): the `default` TLS options of every router.
+          `--providers.file.filename=${PROXY_TLS_FILE}`,
           "--entrypoints.web.address=:80",
           "--entrypoints.web.http.redirections.entrypoint.to=websecure",
           "--entrypoints.web.http.redirections.entrypoint.scheme=https",
@@ -59,6 +73,7 @@ export class Proxy extends pulumi.ComponentResource {
         ],
         healthcheck: { test: ["CMD", "traefik", "healthcheck", "--ping"] },
         readOnlyRootfs: true,
+        tmpfs: { [PROXY_TLS_DIR]: "rw,noexec,nosuid,size=64k" },
         volumes: [
           { source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
           { source: acmeVolume, target: "/acme" },

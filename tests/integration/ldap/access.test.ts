@@ -2,7 +2,9 @@ import { Attribute, Change, Client } from "ldapts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerAvailable } from "../../helpers/docker";
 import { startStack, type RunningStack } from "../../helpers/harness";
+import { TLS12_SUITES } from "../../../platform/tls-policy";
 import { addPerson, IMAGE_PASSWORD_HASH, openDirectory, passwordModifyValue, rejectsWith, type DirectorySession } from "../../helpers/ldap";
+import { run, testssl, tls12Ciphers, weakFindings } from "../../helpers/testssl";
 
 /** Who reads and writes what in the directory (docs/contracts.md, ldap/image/config/cn-config.ldif). */
 describe.runIf(dockerAvailable())("ldap access rules", () => {
@@ -202,6 +204,37 @@ describe.runIf(dockerAvailable())("ldap access rules", () => {
       expect((await client.exop("1.3.6.1.4.1.4203.1.11.3")).value).toBe(`dn:${directory.peopleDn(bob.uid)}`);
     });
   });
+
+  it("passes testssl.sh on LDAPS (636) and StartTLS (389): the TLS policy's suites only", async () => {
+    // Both at once: testssl.sh spends its time waiting for handshakes.
+    const [ldaps, starttls] = await Promise.all([testssl(directory.ip, 636), testssl(directory.ip, 389, "ldap")]);
+    // The directory's certificate is ECDSA (ldap-entrypoint): the policy's ECDSA suites, all of them.
+    const expected = TLS12_SUITES.filter((suite) => suite.certificate === "ECDSA")
+      .map((suite) => suite.iana)
+      .sort();
+    // On 389 testssl.sh 3.0 goes through the local openssl, which cannot offer SSLv2, SSLv3, TLS 1.0 or
+    // 1.1 (it reports them "not offered" or "not tested" whatever the server does): openssl s_client
+    // tries those below, at security level 0.
+    const olderProtocol = /^(SSLv2|SSLv3|TLS1|TLS1_1)$/;
+    for (const [port, { output, findings }] of [
+      [636, ldaps],
+      [389, { ...starttls, findings: starttls.findings.filter((f) => !olderProtocol.test(f.id)) }],
+    ] as const) {
+      expect(
+        findings.some((f) => f.id === "TLS1_3" && /offered/.test(f.finding) && !/not offered/.test(f.finding)),
+        `${port}: ${output}`,
+      ).toBe(true);
+      expect(weakFindings(findings), `port ${port}`).toEqual([]);
+      expect(tls12Ciphers(findings), `port ${port}`).toEqual(expected);
+    }
+    const startTls = (...args: string[]) =>
+      run("openssl", ["s_client", "-connect", `${directory.ip}:389`, "-starttls", "ldap", ...args], 30_000);
+    expect((await startTls("-tls1_2")).output).toMatch(/Cipher is ECDHE-ECDSA-AES(128|256)-GCM-SHA(256|384)/);
+    for (const version of ["-tls1", "-tls1_1"]) {
+      expect((await startTls(version, "-cipher", "DEFAULT@SECLEVEL=0")).output, version).toMatch(/Cipher is \(NONE\)/);
+    }
+    expect((await startTls("-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA")).output).toMatch(/Cipher is \(NONE\)/);
+  }, 600_000);
 
   it("refuses a simple bind without TLS", async () => {
     await withClient(directory.client("plain"), async (client) => {

@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerAvailable, dockerOk } from "../../helpers/docker";
 import type { RunningStack } from "../../helpers/harness";
@@ -24,6 +23,7 @@ import {
   type Person,
   type RoundTrip,
 } from "../../helpers/mail";
+import { run, testssl, weakFindings } from "../../helpers/testssl";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { dkimVerify } = require("mailauth/lib/dkim/verify") as {
@@ -53,18 +53,6 @@ const jill: Person = { uid: "jill", mail: `jill@${DOMAIN}`, password: "jill-Secr
 const QUOTA = "1M";
 /** The issue's example: with the limit set to 30 messages an hour, the 31st is deferred. */
 const SENDING_LIMITS = { messagesPerHour: 30, recipientsPerHour: 90 };
-
-/** Run a command of the test machine (testssl.sh, openssl); never throws on a non-zero exit. */
-function run(command: string, args: string[], timeoutMs: number): Promise<{ exitCode: number; output: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(command, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : 1) : 0;
-      resolve({ exitCode: code, output: stdout + stderr });
-    });
-    // Nothing to say: openssl s_client ends once the handshake is done instead of waiting for input.
-    child.stdin?.end();
-  });
-}
 
 /** The directory and the three mail daemons from the rendered local stack; people seeded as the admin. */
 describe.runIf(dockerAvailable())("mail server", () => {
@@ -364,42 +352,6 @@ describe.runIf(dockerAvailable())("mail server", () => {
   });
 
   describe("TLS", () => {
-    /** testssl.sh's findings (JSON) for one port: protocols (-p) and the ciphers of each protocol (-E). */
-    const testssl = async (host: string, port: number, starttls?: string) => {
-      const file = `/tmp/testssl-${stack.prefix}${port}.json`;
-      const result = await run(
-        "testssl",
-        [
-          "--quiet",
-          "--color",
-          "0",
-          "--warnings",
-          "off",
-          "--fast",
-          "-p",
-          "-E",
-          "--jsonfile",
-          file,
-          ...(starttls ? ["-t", starttls] : []),
-          `${host}:${port}`,
-        ],
-        300_000,
-      );
-      const fs = await import("node:fs");
-      const findings = JSON.parse(fs.readFileSync(file, "utf8")) as { id: string; severity: string; finding: string }[];
-      fs.rmSync(file, { force: true });
-      return { result, findings };
-    };
-    const weak = (findings: { id: string; severity: string; finding: string }[]) =>
-      findings.filter(
-        (f) =>
-          // A protocol older than TLS 1.2 offered, or any finding worse than OK.
-          (/^(SSLv2|SSLv3|TLS1|TLS1_1)$/.test(f.id) && !/not offered/.test(f.finding)) ||
-          /^(LOW|MEDIUM|HIGH|CRITICAL)$/.test(f.severity) ||
-          // A cipher of TLS 1.2 or older with CBC or a SHA-1 MAC (IANA names end in _SHA).
-          (/^cipher-tls1(_1|_2)?_x/.test(f.id) && /(_CBC_|_SHA\s*$)/.test(f.finding)),
-      );
-
     it("passes testssl.sh on 25, 465 and 587: TLS 1.2 and 1.3 only, no CBC nor SHA-1 cipher", async () => {
       // The three ports at once: testssl.sh spends its time waiting for handshakes.
       const scans = await Promise.all(
@@ -411,26 +363,26 @@ describe.runIf(dockerAvailable())("mail server", () => {
           ] as const
         ).map(async ([port, starttls]) => ({ port, ...(await testssl(mx, port, starttls)) })),
       );
-      for (const { port, result, findings } of scans) {
+      for (const { port, output, findings } of scans) {
         expect(
           findings.some((f) => f.id === "TLS1_2" && /offered/.test(f.finding)),
-          `${port}: ${result.output}`,
+          `${port}: ${output}`,
         ).toBe(true);
         expect(
           findings.some((f) => /^cipher-tls1_2_x/.test(f.id)),
-          `${port}: no TLS 1.2 cipher listed\n${result.output}`,
+          `${port}: no TLS 1.2 cipher listed\n${output}`,
         ).toBe(true);
-        expect(weak(findings), `port ${port}`).toEqual([]);
+        expect(weakFindings(findings), `port ${port}`).toEqual([]);
       }
     }, 600_000);
 
     it("passes testssl.sh on IMAPS (993), and ManageSieve (4190) after STARTTLS refuses CBC and TLS 1.1", async () => {
-      const { result, findings } = await testssl(imap, 993);
+      const { output, findings } = await testssl(imap, 993);
       expect(
         findings.some((f) => /^cipher-tls1_2_x/.test(f.id)),
-        result.output,
+        output,
       ).toBe(true);
-      expect(weak(findings)).toEqual([]);
+      expect(weakFindings(findings)).toEqual([]);
       // testssl.sh 3.0 has no ManageSieve STARTTLS: openssl s_client does, with the same settings as IMAPS.
       const sieve = (...args: string[]) => run("openssl", ["s_client", "-connect", `${imap}:4190`, "-starttls", "sieve", ...args], 30_000);
       expect((await sieve("-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256")).output).toMatch(/Cipher is ECDHE-RSA-AES128-GCM-SHA256/);

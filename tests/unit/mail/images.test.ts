@@ -58,16 +58,26 @@ describe("mail images", () => {
 describe("TLS policy", () => {
   const setting = (file: string, name: string) =>
     new RegExp(`^${name} = (.+)$`, "m").exec(fs.readFileSync(path.join(MAIL, file), "utf8"))?.[1];
+  const script = (file: string) => fs.readFileSync(path.join(MAIL, file), "utf8");
 
-  it("gives Postfix and Dovecot the same explicit TLS 1.2 cipher list: ECDHE with AEAD only, no CBC nor SHA-1", () => {
-    const postfix = setting("postfix/main.cf", "tls_high_cipherlist");
-    expect(setting("dovecot/dovecot.conf", "ssl_cipher_list")).toBe(postfix);
-    for (const cipher of postfix?.split(":") ?? [])
-      expect(cipher).toMatch(/^ECDHE-(RSA|ECDSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305)$/);
+  // The policy itself comes from the stack (platform/tls-policy.ts, tests/unit/foundation/tls-policy.test.ts).
+  it("has Postfix use the stack's cipher list and protocol floor on every port", () => {
     expect(setting("postfix/main.cf", "smtpd_tls_ciphers")).toBe("high");
     expect(setting("postfix/main.cf", "smtpd_tls_mandatory_ciphers")).toBe("high");
-    expect(setting("postfix/main.cf", "smtpd_tls_protocols")).toBe(">=TLSv1.2");
-    expect(setting("dovecot/dovecot.conf", "ssl_min_protocol")).toBe("TLSv1.2");
+    for (const applied of [
+      '"smtpd_tls_protocols=>=$TLS_MIN_PROTOCOL"',
+      '"smtpd_tls_mandatory_protocols=>=$TLS_MIN_PROTOCOL"',
+      '"tls_high_cipherlist=$TLS_CIPHER_LIST"',
+    ])
+      expect(script("postfix/entrypoint.sh")).toContain(applied);
+    expect(script("postfix/master.cf")).not.toMatch(/smtpd_tls_(mandatory_)?(ciphers|protocols)|cipherlist/);
+  });
+
+  it("has Dovecot include the stack's cipher list and protocol floor", () => {
+    expect(script("dovecot/dovecot.conf")).toMatch(/^!include \/run\/dovecot-config\/tls\.conf$/m);
+    expect(script("dovecot/entrypoint.sh")).toContain(
+      `printf 'ssl_min_protocol = %s\\nssl_cipher_list = %s\\n' "$TLS_MIN_PROTOCOL" "$TLS_CIPHER_LIST" > /run/dovecot-config/tls.conf`,
+    );
   });
 });
 
