@@ -3,6 +3,7 @@ import { dockerAvailable } from "../../helpers/docker";
 import { startStack, type RunningStack } from "../../helpers/harness";
 import { Attribute, Change } from "ldapts";
 import { addPerson, IMAGE_PASSWORD_HASH, openDirectory, rejectsWith, type DirectorySession } from "../../helpers/ldap";
+import { run } from "../../helpers/testssl";
 
 /** slapcat output without what changes on its own (timestamps, CSNs). */
 function stable(ldif: string): string {
@@ -104,4 +105,28 @@ describe.runIf(dockerAvailable())("ldap bootstrap", () => {
       expect(await directory.storedPassword(uid)).toMatch(IMAGE_PASSWORD_HASH);
     },
   );
+
+  // An earlier image set only olcTLSProtocolMin, which Debian's slapd (GnuTLS) does not enforce: TLS 1.0
+  // and CBC suites stayed on. The directory is put back in that state offline, as it would be found.
+  it("gives a directory made before the TLS policy the stack's policy at its next start", async () => {
+    const policy = stack.spec("ldap").env.LDAP_TLS_CIPHER_SUITE;
+    const cipherSuite = (config: string) => /^olcTLSCipherSuite: (.*)$/m.exec(config)?.[1];
+    expect(cipherSuite(await directory.slapcat(0))).toBe(policy);
+    await stack.stop("ldap");
+    const ldif = "dn: cn=config\nchangetype: modify\ndelete: olcTLSCipherSuite\n";
+    const rewritten = await stack.runOnVolumes("ldap", ["slapmodify", "-F", "/etc/ldap/slapd.d", "-n0"], { input: ldif });
+    expect(rewritten.exitCode, rewritten.stderr).toBe(0);
+    // The stamp an earlier image wrote: the hash of its rules, which had no TLS policy.
+    const stamp = await stack.runOnVolumes("ldap", ["sh", "-c", "echo earlier-image > /var/lib/ldap/image-rules.sha256"]);
+    expect(stamp.exitCode, stamp.stderr).toBe(0);
+    await stack.start("ldap");
+    await stack.waitHealthy("ldap");
+
+    expect(cipherSuite(await directory.slapcat(0))).toBe(policy);
+    const ip = await stack.ip("ldap");
+    const handshake = (...args: string[]) => run("openssl", ["s_client", "-connect", `${ip}:636`, ...args], 30_000);
+    expect((await handshake("-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0")).output).toMatch(/Cipher is \(NONE\)/);
+    expect((await handshake("-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA")).output).toMatch(/Cipher is \(NONE\)/);
+    expect((await handshake("-tls1_2")).output).toMatch(/Cipher is ECDHE-ECDSA-AES(128|256)-GCM-SHA(256|384)/);
+  });
 });
