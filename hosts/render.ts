@@ -90,10 +90,11 @@ export function firewallPorts(config: Pick<ProvisionedHost, "docker" | "services
   );
 }
 
-/** The monitoring agent's port where it runs, for the monitoring host only (monitoring/agent.ts). */
+/** The monitoring agent's ports where it runs, for the monitoring host only (monitoring/agent.ts). */
 function agentPorts(config: Pick<ProvisionedHost, "agent">): FirewallPort[] {
   const agent = config.agent;
-  return agent ? [{ port: agent.port, purpose: "metrics (the monitoring host's scrapes)", from: [agent.monitoringAddress] }] : [];
+  if (!agent) return [];
+  return agent.ports.map((port) => ({ port, purpose: "metrics (the monitoring host's scrapes)", from: [agent.monitoringAddress] }));
 }
 
 /** LDAPS where the directory publishes it, for the listed hosts only (none listed: closed). */

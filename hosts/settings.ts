@@ -60,8 +60,8 @@ export interface ProvisionedHost {
     ldap?: { publishLdaps: boolean };
     mail?: { ports: Record<string, number | string | undefined> };
   };
-  /** Where a monitoring agent runs (services.agent): its port, open to the monitoring host's address only. */
-  agent?: { port: number; monitoringAddress: string };
+  /** Where a monitoring agent runs (services.agent): its ports, open to the monitoring host's address only. */
+  agent?: { ports: number[]; monitoringAddress: string };
 }
 
 /** `ssh://user@host[:port]` split into its parts (the stack schema already checked the form). */

@@ -5,6 +5,12 @@ import { PORTS } from "./config";
 
 /** The agent's node exporter port, published on the watched host. */
 export const AGENT_PORT = PORTS.node;
+/**
+ * Every port the agent may publish: the node exporter's, and its database exporters' where the host runs
+ * PostgreSQL or Redis (monitoring/database-exporters.ts). The host's firewall opens them all to the monitoring
+ * host (hosts/render.ts); where no database runs, nothing listens on theirs.
+ */
+export const AGENT_PORTS = [AGENT_PORT, PORTS.postgres, PORTS.redis];
 
 /**
  * `infra:services.agent`: on a host without monitoring, the exporters that the monitoring host on another
@@ -22,8 +28,11 @@ export const AgentSettings = z.strictObject({
     .int({ error: "expected a whole number of seconds" })
     .min(1, { error: "expected at least 1 second" })
     .default(15),
-  /** Memory limits: node exporter 24, containers-health 16 (MiB), as on the monitoring host. */
-  memory: z.strictObject({ node: memoryMb(24), containers: memoryMb(16) }).prefault({}),
+  /**
+   * Memory limits: node exporter 24, containers-health 16, and where databases run the PostgreSQL exporter 24
+   * and the Redis exporter 16 (MiB), as on the monitoring host.
+   */
+  memory: z.strictObject({ node: memoryMb(24), containers: memoryMb(16), postgres: memoryMb(24), redis: memoryMb(16) }).prefault({}),
 });
 
 export type AgentConfig = z.output<typeof AgentSettings>;

@@ -14,6 +14,7 @@ import {
   PORTS,
   scrapeConfig,
 } from "./config";
+import { databaseExporterContainers } from "./database-exporters";
 import { containersHealth, nodeExporter } from "./exporters";
 import { deriveProbes, deriveWatchedProbes, type Probe } from "./probes";
 import type { MonitoringService } from "./settings";
@@ -68,6 +69,14 @@ export class Monitoring extends pulumi.ComponentResource implements ServiceOutpu
     const jobMetrics = context.jobMetricsVolume();
     const config = (file: string, content: pulumi.Input<string>) => ({ path: `${CONFIG_DIR}/${file}`, content });
 
+    // The PostgreSQL and Redis exporters, for the databases the services before this one declared.
+    const databaseNames = { postgres: MONITORING_HOSTS.postgres, redis: MONITORING_HOSTS.redis };
+    const databaseExporters = databaseExporterContainers(
+      context,
+      { service: "monitoring", image, names: databaseNames, networks: [{ network }], memoryMb: settings.memory },
+      this,
+    );
+
     serviceContainer(
       context,
       MONITORING_HOSTS.store,
@@ -97,7 +106,16 @@ export class Monitoring extends pulumi.ComponentResource implements ServiceOutpu
             target: "/var/lib/monitoring",
           },
         ],
-        files: [config("scrape.yml", scrapeConfig(host, this.probes, settings, { mailQueue: endpoints.mail !== undefined, watchedHosts }))],
+        files: [
+          config(
+            "scrape.yml",
+            scrapeConfig(host, this.probes, settings, {
+              mailQueue: endpoints.mail !== undefined,
+              watchedHosts,
+              databases: { exporters: databaseExporters, names: databaseNames },
+            }),
+          ),
+        ],
         routes: ui ? [ui] : [],
         healthcheck: { test: httpHealth(PORTS.store, "/health"), intervalSeconds: 30 },
         stopGraceSeconds: 30,

@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import type { WatchedHost } from "../platform/watched-host";
+import type { DatabaseExporter, WatchedHost } from "../platform/watched-host";
 import type { Probe } from "./probes";
 import type { MonitoringConfig } from "./settings";
 
@@ -19,9 +19,22 @@ export const MONITORING_HOSTS = {
   containers: "monitoring-containers",
   mailQueue: "monitoring-mail-queue",
   scrape: "monitoring-scrape",
+  postgres: "monitoring-postgres",
+  redis: "monitoring-redis",
 } as const;
 
-export const PORTS = { store: 8428, alerts: 8880, alertmanager: 9093, blackbox: 9115, node: 9100, mailQueue: 9154, scrape: 8429 } as const;
+export const PORTS = {
+  store: 8428,
+  alerts: 8880,
+  alertmanager: 9093,
+  blackbox: 9115,
+  node: 9100,
+  mailQueue: 9154,
+  scrape: 8429,
+  // The database exporters' (monitoring/database-exporters.ts), their upstream defaults.
+  postgres: 9187,
+  redis: 9121,
+} as const;
 
 const at = (host: string, port: number) => `${host}:${port}`;
 
@@ -39,12 +52,18 @@ export function scrapeConfig(
   host: string,
   probes: readonly Probe[],
   settings: Pick<MonitoringConfig, "scrapeIntervalSeconds">,
-  options: { mailQueue: boolean; watchedHosts?: readonly WatchedHost[] },
+  options: {
+    mailQueue: boolean;
+    watchedHosts?: readonly WatchedHost[];
+    /** This host's database exporters (monitoring/database-exporters.ts), at their container names. */
+    databases?: { exporters: readonly DatabaseExporter[]; names: Readonly<Record<DatabaseExporter["kind"], string>> };
+  },
 ): string {
   const interval = settings.scrapeIntervalSeconds;
   const job = (name: string, target: string) => ({ job_name: name, static_configs: [{ targets: [target], labels: { host } }] });
   // The jobs' textfile metrics carry their own `job` label (platform/job-metrics.ts): the node job keeps it.
   const node = { ...job("node", at(MONITORING_HOSTS.node, PORTS.node)), honor_labels: true };
+  const names = options.databases?.names ?? { postgres: "", redis: "" };
   return stringify({
     global: { scrape_interval: duration(interval), scrape_timeout: duration(Math.min(10, interval)) },
     scrape_configs: [
@@ -55,6 +74,9 @@ export function scrapeConfig(
       job("blackbox", at(MONITORING_HOSTS.blackbox, PORTS.blackbox)),
       ...(options.mailQueue ? [job("mail-queue", at(MONITORING_HOSTS.mailQueue, PORTS.mailQueue))] : []),
       ...((options.watchedHosts ?? []).length > 0 ? [job("vmagent", at(MONITORING_HOSTS.scrape, PORTS.scrape))] : []),
+      ...databaseJobs(
+        options.databases ? [{ host, exporters: options.databases.exporters, address: (e) => at(names[e.kind], e.port) }] : [],
+      ),
       {
         job_name: "probe",
         metrics_path: "/probe",
@@ -91,8 +113,50 @@ export function agentsScrapeConfig(
         // The jobs' textfile metrics carry their own `job` label (platform/job-metrics.ts), as on the node job.
         honor_labels: true,
       },
+      ...databaseJobs(watchedHosts.map((w) => ({ host: w.host, exporters: w.databaseExporters, address: (e) => at(w.address, e.port) }))),
     ],
   });
+}
+
+/**
+ * The scrape jobs of the database exporters of some hosts (monitoring/database-exporters.ts): `postgres`, the
+ * exporter itself (each database's series carry `server`); `redis`, each Redis as a target of the exporter's
+ * `/scrape` (its `instance` is the Redis's URI). One job per kind, none for a kind no host runs.
+ */
+function databaseJobs(
+  hosts: readonly { host: string; exporters: readonly DatabaseExporter[]; address: (exporter: DatabaseExporter) => string }[],
+): object[] {
+  const of = (kind: DatabaseExporter["kind"]) =>
+    hosts.flatMap((h) => h.exporters.filter((e) => e.kind === kind).map((e) => ({ ...h, exporter: e })));
+  const postgres = of("postgres");
+  const redis = of("redis");
+  return [
+    ...(postgres.length > 0
+      ? [
+          {
+            job_name: "postgres",
+            static_configs: postgres.map(({ host, exporter, address }) => ({ targets: [address(exporter)], labels: { host } })),
+          },
+        ]
+      : []),
+    ...(redis.length > 0
+      ? [
+          {
+            job_name: "redis",
+            metrics_path: "/scrape",
+            static_configs: redis.map(({ host, exporter, address }) => ({
+              targets: exporter.targets,
+              labels: { host, __exporter_address: address(exporter) },
+            })),
+            relabel_configs: [
+              { source_labels: ["__address__"], target_label: "__param_target" },
+              { source_labels: ["__param_target"], target_label: "instance" },
+              { source_labels: ["__exporter_address"], target_label: "__address__" },
+            ],
+          },
+        ]
+      : []),
+  ];
 }
 
 /**

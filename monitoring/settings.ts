@@ -89,7 +89,7 @@ export const MonitoringSettings = z.strictObject({
   ui: z.strictObject({ enabled: z.boolean({ error: "expected true or false" }).optional(), hostname: hostname().optional() }).prefault({}),
   /** How alert mail is sent: submission as the `monitoring` account (same rules as the web services' `smtp`). */
   smtp: SmtpSettings,
-  /** Memory limits. VictoriaMetrics 96, vmalert 32, Alertmanager 32, blackbox 24, node exporter 24, containers 16, mail queue 16, vmagent 16 (MiB). */
+  /** Memory limits. VictoriaMetrics 96, vmalert 32, Alertmanager 32, blackbox 24, node exporter 24, containers 16, mail queue 16, vmagent 16, PostgreSQL exporter 24, Redis exporter 16 (MiB). */
   memory: z
     .strictObject({
       store: memoryMb(96),
@@ -101,6 +101,9 @@ export const MonitoringSettings = z.strictObject({
       mailQueue: memoryMb(16),
       /** vmagent, which scrapes the agents of the hosts watched from this one (only where there are some; 6.7 MiB used for one). */
       scrape: memoryMb(16),
+      /** The PostgreSQL and Redis exporters, only where databases run (monitoring/database-exporters.ts). */
+      postgres: memoryMb(24),
+      redis: memoryMb(16),
     })
     .prefault({}),
 });

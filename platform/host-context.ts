@@ -40,6 +40,23 @@ export interface ContainerFacts {
   networks: docker.Network[];
 }
 
+/** The login the database exporters use (monitoring/database-exporters.ts): a PostgreSQL role, a Redis ACL user. */
+export const EXPORTER_LOGIN = "exporter";
+
+/**
+ * A PostgreSQL or Redis of this host (platform/postgres.ts, platform/redis.ts), recorded when declared: the
+ * host's exporter of its kind reaches every one of them over its network, with a login of least privilege.
+ */
+export interface DeclaredDatabase {
+  kind: "postgres" | "redis";
+  /** Its container name: its host name on `network`. */
+  host: string;
+  port: number;
+  network: docker.Network;
+  /** The password of `EXPORTER_LOGIN` on it (generated, delivered to both sides as a secret file). */
+  exporterPassword: pulumi.Output<string>;
+}
+
 /** The host-wide settings every service may read (a subset of the stack file, see stacks/schema.ts). */
 export interface HostSettings {
   /** The association's domain on this host; services live on sub-domains of it. */
@@ -123,6 +140,9 @@ export class HostContext {
 
   /** Every container of this host made so far, with what monitoring derives from it. */
   readonly containers: ContainerFacts[] = [];
+
+  /** Every PostgreSQL and Redis of this host made so far, for the database exporters. */
+  readonly databases: DeclaredDatabase[] = [];
 
   /** The volumes of this host that declare what their backup keeps, in creation order (platform/backup.ts). */
   readonly volumes: DeclaredVolume[] = [];

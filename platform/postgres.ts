@@ -1,7 +1,7 @@
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { serviceContainer } from "./container";
-import type { HostContext } from "./host-context";
+import { EXPORTER_LOGIN, type HostContext } from "./host-context";
 
 /**
  * Our PostgreSQL image (platform/postgres/image): Debian's postgresql-15 on the shared base, with the
@@ -18,6 +18,7 @@ export const POSTGRES_IMAGE = { name: "postgres", context: "platform/postgres/im
 const STOP_GRACE_SECONDS = 90;
 /** The image's postgres user and group (platform/postgres/image/Dockerfile: the official image's 999). */
 const POSTGRES_UID = 999;
+export const POSTGRES_PORT = 5432;
 
 export interface PostgresArgs {
   context: HostContext;
@@ -50,6 +51,9 @@ export class Postgres extends pulumi.ComponentResource {
     this.database = args.database;
     this.user = args.user;
     this.password = context.password(name, this);
+    // The host's PostgreSQL exporter's login (pg_monitor only), set by the image's entrypoint at every start.
+    const exporterPassword = context.password(`${name}-${EXPORTER_LOGIN}`, this);
+    context.databases.push({ kind: "postgres", host: name, port: POSTGRES_PORT, network: args.network, exporterPassword });
     const dump = { host: name, network: args.network, database: args.database, user: args.user, password: this.password };
 
     serviceContainer(
@@ -63,8 +67,9 @@ export class Postgres extends pulumi.ComponentResource {
         networks: [{ network: args.network }],
         memoryMb: args.memoryMb,
         env: { POSTGRES_DB: args.database, POSTGRES_USER: args.user },
-        // POSTGRES_PASSWORD_FILE, read by the image's entrypoint at the first start.
-        secretEnv: { POSTGRES_PASSWORD: this.password },
+        // POSTGRES_PASSWORD_FILE, read by the image's entrypoint at the first start; POSTGRES_EXPORTER_PASSWORD_FILE
+        // at every start (the exporter's role, platform/postgres/image/bin/postgres-entrypoint).
+        secretEnv: { POSTGRES_PASSWORD: this.password, POSTGRES_EXPORTER_PASSWORD: exporterPassword },
         secretsOwner: `${POSTGRES_UID}:${POSTGRES_UID}`,
         volumes: [{ source: context.volume(`${name}-data`, this, { keep: "dump", database: dump }), target: "/var/lib/postgresql/data" }],
         healthcheck: { test: ["CMD", "pg_isready", "-U", args.user, "-d", args.database], intervalSeconds: 10 },

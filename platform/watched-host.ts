@@ -1,4 +1,15 @@
 /**
+ * What a host's exporter of one database kind scrapes (monitoring/database-exporters.ts): the databases by
+ * `host:port` (PostgreSQL) or `redis://host:port` (Redis).
+ */
+export interface DatabaseExporter {
+  kind: "postgres" | "redis";
+  /** The exporter's port (published on a watched host, open to the monitoring host only). */
+  port: number;
+  targets: string[];
+}
+
+/**
  * A host watched from another one's monitoring (issue 14): what the watched host runs (monitoring/agent.ts,
  * `infra:services.agent`) and what the monitoring host scrapes and probes of it. The watched host's program
  * computes this from what its services declared (stacks/program.ts, stack output `watched`); the monitoring
@@ -12,6 +23,8 @@ export interface WatchedHost {
   address: string;
   /** The agent's node exporter port, published on the host and open to the monitoring host only. */
   agentPort: number;
+  /** The agent's database exporters (monitoring/database-exporters.ts), their ports published like agentPort. */
+  databaseExporters: DatabaseExporter[];
   /**
    * Its public routes (host names the proxy serves), probed over HTTPS, with the service of each; `login`: behind
    * a login (`Route.forwardAuth`), probed for its refusal of a request without credentials.

@@ -10,6 +10,7 @@ import { registryHost } from "../platform/images-settings";
 import type { Endpoints, ServiceArgs, ServiceDeclaration, ServiceOutputs } from "../platform/service";
 import { Proxy } from "../services/proxy/component";
 import { AGENT_PORT } from "../monitoring/agent-settings";
+import { databaseExporters } from "../monitoring/database-exporters";
 import type { WatchedHost } from "../platform/watched-host";
 import { SERVICE_CATALOG, type CatalogEntry } from "./catalog";
 import { buildOrder } from "./dependencies";
@@ -129,6 +130,7 @@ function watchedHost(stackName: string, config: StackConfig, context: HostContex
     // Unreachable without it from a valid stack (stacks/rules.ts agentMonitoringHost).
     address: config.publicIpv4 ?? "",
     agentPort: AGENT_PORT,
+    databaseExporters: databaseExporters(context.databases),
     routes: services.flatMap((c) =>
       c.routes.map((route) => ({ service: c.service, host: route.host, login: route.forwardAuth !== undefined })),
     ),

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { z } from "zod";
-import { AGENT_PORT } from "../monitoring/agent-settings";
+import { AGENT_PORTS } from "../monitoring/agent-settings";
 import type { WatchedHost } from "../platform/watched-host";
 import { listStacks, readStackFile, UnknownStackError } from "./stack-files";
 
@@ -47,14 +47,14 @@ export function monitoringHostAddress(stack: string): { address: string } | { pr
 }
 
 /**
- * Where the agent runs (`services.agent`): its port and the monitoring host's address, which the host's firewall
+ * Where the agent runs (`services.agent`): its ports and the monitoring host's address, which the host's firewall
  * opens it to (hosts/render.ts). Filled into the validated config (stacks/schema.ts), so that the host's files
  * stay a function of it; undefined also when the monitoring host is wrong (stacks/rules.ts reports that).
  */
-export function agentOpening(services: { agent?: { monitoringHost: string } }): { port: number; monitoringAddress: string } | undefined {
+export function agentOpening(services: { agent?: { monitoringHost: string } }): { ports: number[]; monitoringAddress: string } | undefined {
   if (!services.agent) return undefined;
   const found = monitoringHostAddress(services.agent.monitoringHost);
-  return "address" in found ? { port: AGENT_PORT, monitoringAddress: found.address } : undefined;
+  return "address" in found ? { ports: AGENT_PORTS, monitoringAddress: found.address } : undefined;
 }
 
 /** The stacks whose agent names `stack` as their monitoring host, sorted. Their files are validated when rendered. */

@@ -86,7 +86,7 @@ describe.runIf(dockerAvailable())("host firewall", () => {
         baseDn: "dc=asso,dc=localhost",
         directoryUrl: "ldaps://ldap:636",
         localUsers: ["deploy"],
-        firewall: firewallPorts({ docker: "ssh://deploy@test-host", services: {}, agent: { port: 9100, monitoringAddress } }),
+        firewall: firewallPorts({ docker: "ssh://deploy@test-host", services: {}, agent: { ports: [9100], monitoringAddress } }),
       }).find((f) => f.name === "nftables.conf")?.content as string;
     // Docker publishes the node exporter's 9100 (DNAT, here to the neighbour-facing sshd).
     const probe = { listen: [22], published: { 9100: 22 }, probe: [9100] };

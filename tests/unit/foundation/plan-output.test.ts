@@ -24,7 +24,8 @@ describe("the plan as the association grows", () => {
     const redirected = path.join(dir, "plan.json");
     execFileSync("sh", ["-c", `${plan} > ${redirected}`], { cwd: REPO_ROOT });
     expect(piped.length).toBeGreaterThan(65_536);
-    expect(JSON.parse(piped).containers).toHaveLength(4 + 40 * 5 + 5 + 1 + 2); // + the backup, the monitoring agent
+    // + the backup, the monitoring agent (node, containers' health, the PostgreSQL and Redis exporters)
+    expect(JSON.parse(piped).containers).toHaveLength(4 + 40 * 5 + 5 + 1 + 4);
     expect(piped).toBe(execFileSync("cat", [redirected], { encoding: "utf8", maxBuffer: 64 << 20 }));
   }, 120_000);
 

@@ -31,7 +31,8 @@ function changedTriggers(before: RenderedStack, after: RenderedStack): string[] 
  * and the directory, published to pica01 only.
  */
 const FIREWALL: Record<string, number[]> = {
-  pica01: [22, 80, 443, 9100],
+  // The monitoring agent's node, Redis and PostgreSQL exporters, open to pica02 only.
+  pica01: [22, 80, 443, 9100, 9121, 9187],
   pica02: [22, 25, 80, 443, 465, 587, 636, 993, 4190],
 };
 

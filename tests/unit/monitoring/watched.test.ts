@@ -60,7 +60,7 @@ describe("pica01 watched from pica02", () => {
     expect(pica02.containers.some((c) => c.service === "agent")).toBe(false);
   });
 
-  it("opens the agent's port in pica01's firewall to pica02's address only, read from pica02's stack file", () => {
+  it("opens the agent's ports (node, Redis and PostgreSQL exporters) in pica01's firewall to pica02's address only, read from pica02's stack file", () => {
     expect(pica01.provisioning?.firewall).toContainEqual({
       port: 9100,
       purpose: "metrics (the monitoring host's scrapes)",
@@ -68,16 +68,26 @@ describe("pica01 watched from pica02", () => {
     });
     const files = renderHostFiles(hostRenderInput(pica01.config, pica01.config.provisioning!));
     const nftables = files.find((f) => f.name === "nftables.conf")?.content ?? "";
-    expect(nftables).toContain(`ip saddr { ${PICA02_ADDRESS} } tcp dport 9100 accept`);
+    for (const port of [9100, 9121, 9187]) expect(nftables).toContain(`ip saddr { ${PICA02_ADDRESS} } tcp dport ${port} accept`);
     const openToAll = /tcp dport \{ ([\d, ]+) \} accept/.exec(nftables)?.[1].split(", ");
-    expect(openToAll).not.toContain("9100");
+    for (const port of ["9100", "9121", "9187"]) expect(openToAll).not.toContain(port);
     expect(pica02.provisioning?.firewall.map((p) => p.port)).not.toContain(9100);
   });
 
   it("scrapes pica01's agent from pica02 at pica01's address with vmagent, the store staying on internal networks", () => {
     const agents = jobs(pica02, "monitoring-scrape", "agents.yml");
-    expect(agents).toEqual([
-      { job_name: "node", static_configs: [{ targets: [`${PICA01_ADDRESS}:9100`], labels: { host: "pica01" } }], honor_labels: true },
+    expect(agents[0]).toEqual({
+      job_name: "node",
+      static_configs: [{ targets: [`${PICA01_ADDRESS}:9100`], labels: { host: "pica01" } }],
+      honor_labels: true,
+    });
+    // pica01's database exporters, at its address: every database of pica01's plan, with no line for them.
+    expect(agents.slice(1).map((j) => j.job_name)).toEqual(["postgres", "redis"]);
+    expect(agents[1].static_configs).toEqual([{ targets: [`${PICA01_ADDRESS}:9187`], labels: { host: "pica01" } }]);
+    const redis = pica01.containers.filter((c) => /-redis$/.test(c.name) && c.service !== "agent").map((c) => `redis://${c.name}:6379`);
+    expect(redis.length).toBeGreaterThan(1);
+    expect(agents[2].static_configs).toEqual([
+      { targets: redis.sort(), labels: { host: "pica01", __exporter_address: `${PICA01_ADDRESS}:9121` } },
     ]);
     expect(containerOf(pica02, "monitoring-scrape").command).toContain("-remoteWrite.url=http://monitoring:8428/api/v1/write");
     const internal = new Set(pica02.networks.filter((n) => n.internal).map((n) => n.name));
@@ -132,6 +142,7 @@ describe("the probes of a watched host", () => {
       host: "mx",
       address: "192.0.2.7",
       agentPort: 9100,
+      databaseExporters: [],
       routes: [
         { service: "webmail", host: "webmail.example.org", login: false },
         { service: "monitoring", host: "metrics.example.org", login: true },

@@ -4,7 +4,8 @@ import { factsFor } from "../../../platform/upstream-images";
 import { listStacks, renderStack, type RenderedStack } from "../../../stacks/render";
 
 /**
- * Mattermost and Collabora read their passwords from their environment only. They get them as files like
+ * Mattermost, Collabora and Debian's postgres_exporter 0.11 (several data sources: only as DATA_SOURCE_NAME,
+ * monitoring/database-exporters.ts) read their passwords from their environment only. They get them as files like
  * every container, and start through the platform's wrapper (platform/secrets-to-env.ts), which exports
  * them and then runs the image's own start: checked here on every stack as rendered; the wrapper itself is
  * run by tests/unit/foundation/secrets-to-env.test.ts and, in a container, tests/integration/platform/.
@@ -16,6 +17,22 @@ const WRAPPED: Record<string, { secrets: string[]; entrypoint: string[]; command
     command: ["mattermost"],
   },
   collabora: { secrets: ["password"], entrypoint: ["/start-collabora-online.sh"], command: [] },
+  ...Object.fromEntries(
+    ["monitoring-postgres", "agent-postgres"].map((name) => [
+      name,
+      {
+        secrets: ["DATA_SOURCE_NAME"],
+        entrypoint: [],
+        command: [
+          "prometheus-postgres-exporter",
+          "--web.listen-address=:9187",
+          "--no-collector.database",
+          "--no-collector.bgwriter",
+          "--extend.query-path=/etc/monitoring/postgres-queries.yml",
+        ],
+      },
+    ]),
+  ),
 };
 
 describe.each(listStacks())("stack %s: containers whose image reads its secrets from its environment only", (name) => {
@@ -24,7 +41,7 @@ describe.each(listStacks())("stack %s: containers whose image reads its secrets 
     stack = await renderStack(name);
   });
 
-  it("start through the wrapper only for Mattermost and Collabora; every other container keeps its own start", () => {
+  it("start through the wrapper only for Mattermost, Collabora and the PostgreSQL exporter; every other container keeps its own start", () => {
     const wrapped = stack.containers.filter((c) => c.entrypoint[0] === SECRETS_TO_ENV_PATH).map((c) => c.name);
     expect(wrapped.sort()).toEqual(
       stack.containers

@@ -69,12 +69,15 @@ describe("web services as rendered for pica01", () => {
     }
   });
 
-  it("gives each tenant its own internal network, shared only by its app, cron, job, database and Redis (and the backup's dump)", () => {
+  it("gives each tenant its own internal network, shared only by its app, cron, job, database and Redis (and the backup's dump, the database exporters)", () => {
     for (const tenant of ["asso", "transition"]) {
       const members = stack.containers
         .filter((c) => c.networks.includes(`nextcloud-${tenant}`))
         .map((c) => c.name.replace(/-occ-.*/, "-occ"));
       expect(members).toEqual([
+        // pica01's database exporters, reaching the tenant's database and Redis (monitoring/database-exporters.ts).
+        "agent-postgres",
+        "agent-redis",
         // pg_dump of the tenant's database (backup/component.ts).
         "backup",
         `nextcloud-${tenant}`,

@@ -53,9 +53,11 @@ describe("adding and removing a partner association (pica01)", () => {
     );
   });
 
-  it("changes no input of any existing resource except the Collabora container, the backup (which dumps and copies the new tenant too) and the monitoring agent (which watches its containers too)", () => {
+  it("changes no input of any existing resource except the Collabora container, the backup (which dumps and copies the new tenant too) and the monitoring agent (which watches its containers and scrapes its database and Redis too)", () => {
     expect(diffResources(base, withPartner).changed).toEqual([
       `${CONTAINER}::agent-containers`,
+      `${CONTAINER}::agent-postgres`,
+      `${CONTAINER}::agent-redis`,
       `${CONTAINER}::backup`,
       `${CONTAINER}::collabora`,
     ]);
@@ -95,7 +97,13 @@ describe("adding and removing a partner association (pica01)", () => {
     expect(removed.length).toBeGreaterThan(0);
     expect(removed.filter((key) => !key.includes("nextcloud-transition"))).toEqual([]);
     expect(base.resources.filter((r) => r.name.includes("nextcloud-transition")).length).toBe(removed.length);
-    expect(changed).toEqual([`${CONTAINER}::agent-containers`, `${CONTAINER}::backup`, `${CONTAINER}::collabora`]);
+    expect(changed).toEqual([
+      `${CONTAINER}::agent-containers`,
+      `${CONTAINER}::agent-postgres`,
+      `${CONTAINER}::agent-redis`,
+      `${CONTAINER}::backup`,
+      `${CONTAINER}::collabora`,
+    ]);
     expect(Object.keys(containerOf(withoutPartners, "collabora").env).filter((k) => k.startsWith("aliasgroup"))).toEqual(["aliasgroup1"]);
   });
 
