@@ -23,7 +23,8 @@ import {
   type Person,
   type RoundTrip,
 } from "../../helpers/mail";
-import { run, testssl, weakFindings } from "../../helpers/testssl";
+import { TLS12_SUITES } from "../../../platform/tls-policy";
+import { run, testssl, tls12Ciphers, weakFindings } from "../../helpers/testssl";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { dkimVerify } = require("mailauth/lib/dkim/verify") as {
@@ -352,6 +353,11 @@ describe.runIf(dockerAvailable())("mail server", () => {
   });
 
   describe("TLS", () => {
+    /** The policy's TLS 1.2 suites for the mail certificate, an RSA key (dovecot/entrypoint.sh). */
+    const policySuites = TLS12_SUITES.filter((suite) => suite.certificate === "RSA")
+      .map((suite) => suite.iana)
+      .sort();
+
     it("passes testssl.sh on 25, 465 and 587: TLS 1.2 and 1.3 only, no CBC nor SHA-1 cipher", async () => {
       // The three ports at once: testssl.sh spends its time waiting for handshakes.
       const scans = await Promise.all(
@@ -373,6 +379,7 @@ describe.runIf(dockerAvailable())("mail server", () => {
           `${port}: no TLS 1.2 cipher listed\n${output}`,
         ).toBe(true);
         expect(weakFindings(findings), `port ${port}`).toEqual([]);
+        expect(tls12Ciphers(findings), `port ${port}`).toEqual(policySuites);
       }
     }, 600_000);
 
@@ -383,6 +390,7 @@ describe.runIf(dockerAvailable())("mail server", () => {
         output,
       ).toBe(true);
       expect(weakFindings(findings)).toEqual([]);
+      expect(tls12Ciphers(findings)).toEqual(policySuites);
       // testssl.sh 3.0 has no ManageSieve STARTTLS: openssl s_client does, with the same settings as IMAPS.
       const sieve = (...args: string[]) => run("openssl", ["s_client", "-connect", `${imap}:4190`, "-starttls", "sieve", ...args], 30_000);
       expect((await sieve("-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256")).output).toMatch(/Cipher is ECDHE-RSA-AES128-GCM-SHA256/);
