@@ -20,6 +20,8 @@ export const UNIT_TOOLS: ToolCheck[] = [
   { need: "shellcheck (rendered scripts and images' shell)", debianPackage: "shellcheck", command: ["shellcheck", "--version"] },
   { need: "git (pipeline checks through gitlab-ci-local)", debianPackage: "git", command: ["git", "--version"] },
   { need: "openssl (test certificates)", debianPackage: "openssl", command: ["openssl", "version"] },
+  // The TLS policy's GnuTLS priority string for slapd, listed by GnuTLS itself (tests/unit/foundation/tls-policy.test.ts).
+  { need: "gnutls-cli (GnuTLS's cipher listing)", debianPackage: "gnutls-bin", command: ["gnutls-cli", "--version"] },
 ];
 
 /** Tools the integration layer runs, beyond the Docker engine itself (tests/helpers/docker.ts). */
