@@ -63,6 +63,15 @@ export const POSTGRES_QUERIES = `pg_database:
 `;
 const QUERIES_PATH = "/etc/monitoring/postgres-queries.yml";
 
+/**
+ * The name of a stopped container does not resolve, and on an internal network Docker's resolver then waits
+ * for upstream servers it cannot reach (20 s for getent): without a bound, one database or Redis down would
+ * outlast the scrape's timeout and lose every other one's series with it. The bound covers the name lookup
+ * (Go's dialer), and for PostgreSQL the login too (lib/pq). The network is the host's own: no TLS.
+ */
+const PG_OPTIONS = "sslmode=disable&connect_timeout=2";
+const REDIS_TIMEOUT = "1s";
+
 /** nobody's ids: numeric, as secret files need (platform/container.ts secretsOwner). */
 const NOBODY = "65534:65534";
 const httpHealth = (port: number, path: string) => ["CMD", "curl", "-fsS", "-o", "/dev/null", `http://127.0.0.1:${port}${path}`];
@@ -93,9 +102,7 @@ export function databaseExporterContainers(context: HostContext, args: DatabaseE
       const dataSources = pulumi
         .all(databases.map((db) => db.exporterPassword))
         .apply((passwords) =>
-          databases
-            .map((db, i) => `postgresql://${EXPORTER_LOGIN}:${passwords[i]}@${db.host}:${db.port}/postgres?sslmode=disable`)
-            .join(","),
+          databases.map((db, i) => `postgresql://${EXPORTER_LOGIN}:${passwords[i]}@${db.host}:${db.port}/postgres?${PG_OPTIONS}`).join(","),
         );
       serviceContainer(
         context,
@@ -135,6 +142,7 @@ export function databaseExporterContainers(context: HostContext, args: DatabaseE
             `--redis.password-file=${SECRETS_DIR}/REDIS_EXPORTER_PASSWORDS`,
             // Scraped at /scrape?target= only: no Redis of its own at /metrics.
             "--redis.addr=",
+            `--connection-timeout=${REDIS_TIMEOUT}`,
           ],
           readOnlyRootfs: true,
         },

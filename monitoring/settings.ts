@@ -89,7 +89,7 @@ export const MonitoringSettings = z.strictObject({
   ui: z.strictObject({ enabled: z.boolean({ error: "expected true or false" }).optional(), hostname: hostname().optional() }).prefault({}),
   /** How alert mail is sent: submission as the `monitoring` account (same rules as the web services' `smtp`). */
   smtp: SmtpSettings,
-  /** Memory limits. VictoriaMetrics 96, vmalert 32, Alertmanager 32, blackbox 24, node exporter 24, containers 16, mail queue 16, vmagent 16, PostgreSQL exporter 24, Redis exporter 16 (MiB). */
+  /** Memory limits. VictoriaMetrics 96, vmalert 32, Alertmanager 32, blackbox 24, node exporter 24, containers 16, mail queue 16, vmagent 16, PostgreSQL exporter 24, Redis exporter 16 (MiB; 13.6 and 9.5 used, scraping every 2 s). */
   memory: z
     .strictObject({
       store: memoryMb(96),

@@ -26,6 +26,14 @@ const MONITORING = [
   "monitoring-mail-queue",
 ];
 const STARTED = [...MAIL_STACK, "ldap-daily", "mail-mta-sts", ...MONITORING];
+/**
+ * The stack's PostgreSQL databases (our image) and the database exporters derived from them
+ * (monitoring/database-exporters.ts). The Redis exporter's targets, the Nextclouds' Redis, cannot run here
+ * (the image cannot be pulled): they are targets that do not answer. The databases belong to services whose
+ * probes are off above: their health is not watched, hence apart from STARTED.
+ */
+const POSTGRES = ["mattermost-db", "nextcloud-asso-db", "nextcloud-transition-db"];
+const DATABASES = [...POSTGRES, "monitoring-postgres", "monitoring-redis"];
 const QUICK = {
   scrapeIntervalSeconds: 2,
   evaluationIntervalSeconds: 2,
@@ -103,7 +111,7 @@ describe.runIf(dockerAvailable())("monitoring and alerting", () => {
     const rendered = await renderVariant("local", (config) => {
       config["infra:services"].monitoring = QUICK;
     });
-    stack = await startStack({ rendered, containers: STARTED });
+    stack = await startStack({ rendered, containers: [...STARTED, ...DATABASES] });
     // On the edge network, Alertmanager's way out, under the name the route gives (python3 is in our image).
     standin = `${stack.prefix}webhook-standin`;
     await dockerOk([
@@ -166,6 +174,38 @@ describe.runIf(dockerAvailable())("monitoring and alerting", () => {
     );
     expect(aboutWhatRuns.map((a) => a.metric)).toEqual([]);
   }, 180_000);
+
+  it("scrapes the stack's PostgreSQL through the exporter derived from it, as a login with pg_monitor only", async () => {
+    await until("pg_up 1", async () => ((await query(`pg_up{job="postgres",host="local"} == 1`)).length > 0 ? true : undefined));
+    // pg_up is 1 when any database answers (several data sources in 0.11): each database's own series prove it.
+    const versions = await until("every database's series", async () => {
+      const found = await query(`pg_static{job="postgres"}`);
+      return found.length === POSTGRES.length ? found : undefined;
+    });
+    expect(versions.map((s) => s.metric.server).sort()).toEqual(POSTGRES.map((db) => `${db}:5432`));
+    expect(versions.every((s) => /^15\./.test(s.metric.short_version))).toBe(true);
+    const [size] = await query(`pg_database_size_bytes{server="mattermost-db:5432",datname="mattermost"}`);
+    expect(Number(size.value[1])).toBeGreaterThan(0);
+    const role = await stack.exec("mattermost-db", [
+      "psql",
+      "-U",
+      "mattermost",
+      "-d",
+      "postgres",
+      "-tAc",
+      "SELECT rolsuper, rolcreaterole, pg_has_role('exporter', 'pg_monitor', 'MEMBER') FROM pg_roles WHERE rolname = 'exporter'",
+    ]);
+    expect(role.stdout.trim()).toBe("f|f|t");
+    // Each Redis of the plan is a target of the Redis exporter, scraped at /scrape (none runs here: redis_up 0).
+    const redis = await until("every Redis of the plan scraped", async () => {
+      const found = await query(`redis_up{job="redis",host="local"}`);
+      return found.length === 2 ? found : undefined;
+    });
+    expect(redis.map((s) => s.metric.instance).sort()).toEqual([
+      "redis://nextcloud-asso-redis:6379",
+      "redis://nextcloud-transition-redis:6379",
+    ]);
+  }, 60_000);
 
   it("shows each probe of our daemons as up in npm run status's table", async () => {
     const status = await collectStatus(dockerExecQuery("unix:///var/run/docker.sock", `${stack.prefix}monitoring`));
