@@ -143,6 +143,7 @@ export function serviceContainer(
   });
   const start = startOf(name, args);
   const secrets = secretFiles(context, name, args, opts);
+  const carrier = args.readOnlyRootfs && secrets.uploads.length > 0 ? secretsCarrier(context, name, args, secrets, opts) : undefined;
   return new docker.Container(
     name,
     {
@@ -195,7 +196,7 @@ export function serviceContainer(
       uploads: orUndefined([
         ...(args.files ?? []).map((f) => ({ file: f.path, content: f.content })),
         ...start.uploads,
-        ...secrets.uploads,
+        ...(carrier ? [] : secrets.uploads),
       ]),
       labels: labelList({
         "infra.service": args.service,
@@ -203,11 +204,73 @@ export function serviceContainer(
         ...prefixKeys("infra.cap.", args.capAdd ?? {}),
         ...prefixKeys("infra.exception.", { ...args.exceptions }),
         ...context.routeLabels(name, args.routes ?? []),
+        // The carrier's id: a changed secret replaces the carrier, hence this container, which reads it at start.
+        ...(carrier ? { [SECRETS_CARRIER_LABEL]: carrier.id } : {}),
       }),
     },
     // A named container must be removed before its replacement can take the name.
-    { ...opts, provider: context.provider, deleteBeforeReplace: true },
+    {
+      ...opts,
+      provider: context.provider,
+      deleteBeforeReplace: true,
+      dependsOn: carrier ? [...dependencies(opts.dependsOn), carrier] : opts.dependsOn,
+    },
   );
+}
+
+/** Label of a container whose secrets a carrier holds: the carrier's id. */
+export const SECRETS_CARRIER_LABEL = "infra.secrets-carrier";
+/** Label of a carrier: the container whose secrets it holds. */
+export const SECRETS_FOR_LABEL = "infra.secrets-for";
+/** A carrier's memory limit (Docker's minimum is 6 MiB); outside the host's budget, which counts running containers. */
+const CARRIER_MEMORY_MB = 16;
+
+/**
+ * Why a carrier: the Docker provider writes every upload through the container's root (CopyToContainer to
+ * "/", terraform-provider-docker's resource_docker_container_funcs.go), and Docker refuses any copy to a
+ * read-only root filesystem ("container rootfs is marked read-only"), even one whose files land in a volume.
+ * So a read-only container's secret files are uploaded into `<name>-secrets`, a container of the same image
+ * that is created and never started (no network, no capability, no process), with the secrets volume at
+ * /run/secrets: the files land in the volume, which the read-only container mounts read-only.
+ */
+function secretsCarrier(
+  context: HostContext,
+  name: string,
+  args: ServiceContainerArgs,
+  secrets: ReturnType<typeof secretFiles>,
+  opts: pulumi.CustomResourceOptions,
+): docker.Container {
+  const carrier = `${name}-secrets`;
+  return new docker.Container(
+    carrier,
+    {
+      name: carrier,
+      image: args.image.id,
+      start: false,
+      mustRun: false,
+      wait: false,
+      restart: "no",
+      // Never started by Pulumi; should someone start it (the tech API allows `docker start`), it stays small.
+      memory: CARRIER_MEMORY_MB,
+      memorySwap: CARRIER_MEMORY_MB,
+      networkMode: "none",
+      privileged: false,
+      securityOpts: ["no-new-privileges:true"],
+      capabilities: { drops: ["ALL"], adds: [] },
+      logDriver: "json-file",
+      logOpts: LOG_OPTIONS,
+      volumes: secrets.volumes.map((v) => ({ volumeName: (v.source as docker.Volume).name, containerPath: v.target, readOnly: false })),
+      uploads: secrets.uploads,
+      labels: labelList({ "infra.service": args.service, [SECRETS_FOR_LABEL]: name }),
+    },
+    { parent: opts.parent, provider: context.provider, deleteBeforeReplace: true },
+  );
+}
+
+/** A `dependsOn` option as a list (services give a list or one resource, never an Output of them). */
+function dependencies(dependsOn: pulumi.CustomResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {
+  if (dependsOn === undefined) return [];
+  return Array.isArray(dependsOn) ? dependsOn : [dependsOn as pulumi.Input<pulumi.Resource>];
 }
 
 /** The container's entrypoint and command, and the wrapper's upload when its secrets go to its environment. */
@@ -239,7 +302,8 @@ function startOf(
 /**
  * The files, `_FILE` variables and mounts that hand `secretEnv` to the container. The files are uploaded
  * into the container before it starts; a read-only root filesystem refuses uploads, so such a container
- * gets a volume of its own at /run/secrets (deleted with the stack, never backed up).
+ * gets a volume of its own at /run/secrets (deleted with the stack, never backed up), mounted read-only,
+ * which its carrier receives the files into (`secretsCarrier`).
  */
 function secretFiles(
   context: HostContext,
@@ -263,7 +327,7 @@ function secretFiles(
       owner: uid,
       group: gid,
     })),
-    volumes: volume ? [{ source: volume, target: SECRETS_DIR }] : [],
+    volumes: volume ? [{ source: volume, target: SECRETS_DIR, readOnly: true }] : [],
   };
 }
 
@@ -308,7 +372,7 @@ function envList(env: Record<string, pulumi.Input<string>>): pulumi.Output<strin
     .map((key) => pulumi.interpolate`${key}=${env[key]}`);
 }
 
-function labelList(labels: Record<string, string>): { label: string; value: string }[] {
+function labelList(labels: Record<string, pulumi.Input<string>>): { label: string; value: pulumi.Input<string> }[] {
   return Object.keys(labels)
     .sort()
     .map((label) => ({ label, value: labels[label] }));

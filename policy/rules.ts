@@ -28,6 +28,13 @@ interface ContainerRule {
   check(inputs: Inputs, labels: Record<string, string>): string | undefined;
 }
 
+/**
+ * A secrets carrier (platform/container.ts `secretsCarrier`) is created and never started: it needs no
+ * healthcheck and does not restart; the rule secrets-carrier holds it to less than any container instead (no
+ * start, no network, no capability, nothing but its secrets volume).
+ */
+const isCarrier = (labels: Record<string, string>) => labels["infra.secrets-for"] !== undefined;
+
 export const containerRules: ContainerRule[] = [
   {
     policy: "no-privileged",
@@ -61,16 +68,16 @@ export const containerRules: ContainerRule[] = [
   {
     policy: "healthcheck",
     description: "Every container has a healthcheck.",
-    check: (i) => {
+    check: (i, labels) => {
       const tests = (i.healthcheck?.tests ?? []) as string[];
-      return tests.length > 0 && tests[0] !== "NONE" ? undefined : "has no healthcheck";
+      return isCarrier(labels) || (tests.length > 0 && tests[0] !== "NONE") ? undefined : "has no healthcheck";
     },
   },
   {
     policy: "restart-policy",
-    description: "Services restart unless stopped; one-shot jobs (role job) do not restart.",
+    description: "Services restart unless stopped; one-shot jobs (role job) and secrets carriers do not restart.",
     check: (i, labels) => {
-      const expected = labels["infra.role"] === "job" ? "no" : "unless-stopped";
+      const expected = labels["infra.role"] === "job" || isCarrier(labels) ? "no" : "unless-stopped";
       return i.restart === expected ? undefined : `restart is '${i.restart ?? "no"}', expected '${expected}'`;
     },
   },
@@ -104,6 +111,27 @@ export const containerRules: ContainerRule[] = [
       if (mounts.length === 0) return undefined;
       if (!labels["infra.exception.dockerSocket"]) return "mounts the Docker socket without the dockerSocket exception";
       return mounts.every((m) => m.readOnly === true) ? undefined : "mounts the Docker socket writable";
+    },
+  },
+  {
+    policy: "secrets-carrier",
+    description:
+      "A container that is never started is a secrets carrier (label infra.secrets-for): no network, no capability, no port, no mount but its secrets volume at /run/secrets.",
+    check: (i, labels) => {
+      if (!isCarrier(labels) && i.start !== false) return undefined;
+      const volumes = (i.volumes ?? []) as { volumeName?: string; containerPath?: string }[];
+      const problems = [
+        !isCarrier(labels) && "is never started but is not a secrets carrier (label infra.secrets-for)",
+        i.start !== false && "is a secrets carrier that starts",
+        i.mustRun !== false && "is a secrets carrier that must run",
+        i.networkMode !== "none" && "is a secrets carrier with a network",
+        ((i.networksAdvanced ?? []) as unknown[]).length > 0 && "is a secrets carrier on networks",
+        ((i.ports ?? []) as unknown[]).length > 0 && "is a secrets carrier that publishes ports",
+        ((i.capabilities?.adds ?? []) as string[]).length > 0 && "is a secrets carrier with capabilities",
+        !volumes.every((v) => v.volumeName === `${labels["infra.secrets-for"]}-secrets` && v.containerPath === "/run/secrets") &&
+          "is a secrets carrier with a mount other than its secrets volume",
+      ].filter((problem): problem is string => typeof problem === "string");
+      return problems.length > 0 ? problems.join("; ") : undefined;
     },
   },
   {

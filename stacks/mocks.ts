@@ -28,6 +28,7 @@ const PROVIDER_OUTPUTS: Record<string, OutputsOf> = {
 };
 
 const STACK_REFERENCE = "pulumi:pulumi:StackReference";
+const CONTAINER = "docker:index/container:Container";
 
 export class Recorder implements pulumi.runtime.Mocks {
   readonly resources: RenderedResource[] = [];
@@ -49,7 +50,10 @@ export class Recorder implements pulumi.runtime.Mocks {
     if (args.type === "tls:index/privateKey:PrivateKey") this.secrets.add(computed.privateKeyPem as string);
     const options = this.options.get(`${args.type}::${args.name}`) ?? { deleteBeforeReplace: false, retainOnDelete: false, dependsOn: [] };
     this.resources.push({ type: args.type, name: args.name, inputs, outputs: computed, options });
-    return { id: `${args.name}-id`, state: { ...args.inputs, ...computed } };
+    // A container's id changes with its inputs, as a real one does: the provider replaces a container for a
+    // change of nearly any input (uploads included), which a label holding its id passes on (secrets carriers).
+    const id = args.type === CONTAINER ? `${args.name}-${seed(JSON.stringify(inputs)).slice(0, 12)}` : `${args.name}-id`;
+    return { id, state: { ...args.inputs, ...computed } };
   }
 
   /** A stack reference is a read of the other stack's outputs: answer with its render's. */

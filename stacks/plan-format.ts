@@ -28,6 +28,7 @@ export type PlanContainer = Pick<
   | "readOnly"
   | "user"
   | "exceptions"
+  | "secretsCarrier"
 > & { volumes: { source: string; target: string; readOnly: boolean }[] };
 
 export type Plan = Pick<RenderedStack, "stack" | "networks" | "volumes" | "routes" | "dns" | "memory" | "provisioning" | "references"> & {
@@ -75,6 +76,7 @@ function planContainer(c: RenderedContainer): PlanContainer {
     readOnly: c.readOnly,
     user: c.user,
     exceptions: c.exceptions,
+    secretsCarrier: c.secretsCarrier,
   };
 }
 
@@ -126,6 +128,11 @@ export function formatText(plan: Plan): string {
   lines.push("DNS records:", ...(plan.dns.length ? plan.dns.map((d) => `  ${d.name} ${d.type} ${d.value}`) : ["  (none)"]), "");
   const exceptions = exceptionLines(plan);
   if (exceptions.length) lines.push("Hardening exceptions:", ...exceptions.map((e) => `  ${e}`), "");
+  const carried = plan.containers.filter((c) => c.secretsCarrier);
+  if (carried.length) {
+    lines.push("Secret files of read-only containers, written by a carrier created and never started:");
+    lines.push(...carried.map((c) => `  ${c.name} <- ${c.secretsCarrier}`), "");
+  }
   if (plan.provisioning) lines.push(...provisioningLines(plan.provisioning), "");
   lines.push(...backupLines(plan), "");
   lines.push(...referenceLines(plan).map((line, i) => (i === 0 ? line : `  ${line}`)), ...(plan.references.length ? [""] : []));

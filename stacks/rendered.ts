@@ -26,6 +26,8 @@ export interface RenderedContainer {
   /** Pinned image reference (what the plan shows). */
   image: string;
   networks: string[];
+  /** Docker's network mode when the container joins no network of ours ("none" for a carrier), else null. */
+  networkMode: string | null;
   aliases: Record<string, string[]>;
   ports: { host: number; container: number; protocol: string; ip: string }[];
   volumes: { source: string; target: string; readOnly: boolean; kind: "volume" | "host" }[];
@@ -50,6 +52,15 @@ export interface RenderedContainer {
   /** Files written into the container before it starts; `mode` in octal, `owner` as uid:gid. */
   files: { path: string; content: string; mode: string; owner: string }[];
   labels: Record<string, string>;
+  /**
+   * false for a secrets carrier, created and never started (platform/container.ts `secretsCarrier`): it only
+   * receives a read-only container's secret files into their volume.
+   */
+  start: boolean;
+  /** A carrier: the container whose secret files it receives. */
+  secretsFor: string | null;
+  /** A read-only container with secrets: the name of its carrier (in `RenderedStack.carriers`). */
+  secretsCarrier: string | null;
   /** Hardening defaults this container lifts, with their reason (labels infra.exception.*). */
   exceptions: Record<string, string>;
 }
@@ -65,7 +76,10 @@ export interface RenderedStack {
   stack: string;
   config: StackConfig;
   resources: RenderedResource[];
+  /** The containers that run (everything the plan, status and smoke checks list). */
   containers: RenderedContainer[];
+  /** Secrets carriers: never started, each shown with the container it serves (`secretsFor`). */
+  carriers: RenderedContainer[];
   networks: { name: string; internal: boolean }[];
   volumes: { name: string }[];
   images: RenderedImage[];

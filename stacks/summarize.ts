@@ -1,4 +1,4 @@
-import { SECRETS_DIR } from "../platform/container";
+import { SECRETS_DIR, SECRETS_FOR_LABEL } from "../platform/container";
 import type { StackConfig } from "./schema";
 import { filledPaths } from "./directory-stack";
 import type { HostOutputs } from "./program";
@@ -18,15 +18,24 @@ export function summarize(
     id: r.outputs.imageId,
     build: r.inputs.build ? { context: r.inputs.build.context, buildArgs: r.inputs.build.buildArgs ?? {} } : null,
   }));
-  const containers = ofType("docker:index/container:Container")
+  const all = ofType("docker:index/container:Container")
     .map((r) => container(r.inputs, images, secrets))
     .sort((a, b) => a.name.localeCompare(b.name));
+  const carriers = all.filter((c) => c.secretsFor !== null);
+  // A read-only container's secrets are the files its carrier received, into the volume it mounts.
+  const containers = all
+    .filter((c) => c.secretsFor === null)
+    .map((c) => {
+      const carrier = carriers.find((k) => k.secretsFor === c.name);
+      return carrier ? { ...c, secretsCarrier: carrier.name, secrets: { ...c.secrets, ...carrier.secrets } } : c;
+    });
   const usedMb = containers.reduce((sum, c) => sum + c.memoryMb, 0);
   return {
     stack,
     config,
     resources,
     containers,
+    carriers,
     networks: ofType("docker:index/network:Network")
       .map((r) => ({ name: r.inputs.name as string, internal: r.inputs.internal === true }))
       .sort((a, b) => a.name.localeCompare(b.name)),
@@ -68,6 +77,7 @@ function container(inputs: Record<string, any>, images: RenderedImage[], secrets
     role: labels["infra.role"] ?? "",
     image: images.find((i) => i.id === inputs.image)?.ref ?? inputs.image,
     networks: networks.map((n) => n.name),
+    networkMode: inputs.networkMode ?? null,
     aliases: Object.fromEntries(networks.map((n) => [n.name, n.aliases ?? []])),
     ports: ((inputs.ports ?? []) as any[]).map((p) => ({
       host: p.external,
@@ -110,6 +120,9 @@ function container(inputs: Record<string, any>, images: RenderedImage[], secrets
         .map((u) => [(u.file as string).slice(SECRETS_DIR.length + 1), u.content as string]),
     ),
     labels,
+    start: inputs.start !== false,
+    secretsFor: labels[SECRETS_FOR_LABEL] ?? null,
+    secretsCarrier: null,
     exceptions: Object.fromEntries(
       Object.entries(labels)
         .filter(([label]) => label.startsWith("infra.exception."))

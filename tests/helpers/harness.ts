@@ -9,7 +9,8 @@ import { containerOf } from "./rendered";
 
 /**
  * Start containers of a rendered stack on the local Docker engine, exactly as the stack declares them
- * (image, env, command, user, networks, volumes, files, hardening). Docker names get a per-run prefix,
+ * (image, env, command, user, networks, volumes, files, hardening), each after the secrets carrier it
+ * depends on (created and given its files, never started). Docker names get a per-run prefix,
  * and each container answers to its rendered name on its networks, so that the stack's own host names
  * work. Ports are not published: tests reach containers at their addresses (`ip`).
  */
@@ -54,7 +55,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const running = new Harness(rendered, prefix, options.stackHealthInterval ?? false);
   try {
     for (const spec of specs) await running.prepare(spec);
-    for (const spec of specs) await running.create(spec);
+    for (const spec of specs) {
+      // Created first, as Pulumi does (the container dependsOn it): the files are in the volume before the container starts.
+      const carrier = rendered.carriers.find((c) => c.secretsFor === spec.name);
+      if (carrier) await running.create(carrier);
+      await running.create(spec);
+    }
     for (const spec of specs) {
       await running.start(spec.name);
       // One-shot jobs exit; only long-running containers must become healthy.
@@ -164,6 +170,7 @@ class Harness implements RunningStack {
           ]
         : []),
       ...(firstNetwork ? ["--network", this.prefix + firstNetwork, "--network-alias", spec.name, ...aliasArgs(spec, firstNetwork)] : []),
+      ...(spec.networkMode ? ["--network", spec.networkMode] : []),
       ...(entrypoint ? ["--entrypoint", entrypoint] : []),
       spec.image,
       ...entrypointArgs,
@@ -180,9 +187,7 @@ class Harness implements RunningStack {
 
   /** Files as the provider uploads them: with their mode and owner (secrets: 0400, the reader's uid). */
   private async copyFiles(spec: RenderedContainer): Promise<void> {
-    // Docker refuses a copy to a read-only root filesystem unless its destination is a mounted volume
-    // (the secrets' /run/secrets): there, copy into the file's own folder.
-    for (const file of spec.files) await copyFile(this.prefix + spec.name, file, { intoOwnFolder: spec.readOnly });
+    for (const file of spec.files) await copyFile(this.prefix + spec.name, file);
   }
 
   async ip(name: string): Promise<string> {
@@ -284,6 +289,7 @@ class Harness implements RunningStack {
   }
 
   async teardown(): Promise<void> {
+    // Carriers among them: they were created like the others.
     const names = [...this.containers.keys()].map((name) => this.prefix + name);
     if (names.length > 0) await docker(["rm", "-f", "-v", ...names]);
     for (const network of this.networks) await docker(["network", "rm", this.prefix + network]);
@@ -292,34 +298,29 @@ class Harness implements RunningStack {
 }
 
 /**
- * One file of a rendered container copied into a created container as the provider uploads it: its mode
- * and numeric owner in the archive. `intoOwnFolder`: copy into the file's folder rather than `/` (a
- * read-only root filesystem accepts copies into mounted volumes only).
+ * One file of a rendered container copied into a created container as the provider uploads it: an archive
+ * of the file at its full path, with its mode and numeric owner, copied to `/` (terraform-provider-docker's
+ * CopyToContainer destination), which Docker refuses on a read-only root filesystem.
  */
-export async function copyFile(
-  container: string,
-  file: { path: string; content: string; mode: string; owner: string },
-  options: { intoOwnFolder?: boolean } = {},
-): Promise<void> {
+export async function copyFile(container: string, file: { path: string; content: string; mode: string; owner: string }): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "harness-"));
   try {
     const relative = file.path.replace(/^\/+/, "");
     fs.mkdirSync(path.join(dir, path.dirname(relative)), { recursive: true });
     fs.writeFileSync(path.join(dir, relative), file.content);
     const [owner, group] = file.owner.split(":");
-    const into = options.intoOwnFolder ? path.dirname(relative) : ".";
     const tar = execFileSync("tar", [
       "--numeric-owner",
       `--owner=${owner}`,
       `--group=${group}`,
       `--mode=${file.mode}`,
       "-C",
-      path.join(dir, into),
+      dir,
       "-cf",
       "-",
-      path.relative(into, relative),
+      relative,
     ]);
-    await dockerOk(["cp", "-", `${container}:/${into === "." ? "" : into}`], { input: tar });
+    await dockerOk(["cp", "-", `${container}:/`], { input: tar });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

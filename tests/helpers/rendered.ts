@@ -26,6 +26,16 @@ export function containerOf(rendered: RenderedStack, name: string | RegExp): Ren
 }
 
 /**
+ * The files a container reads its secrets from (/run/secrets/<VAR>): uploaded into the container itself, or,
+ * for a read-only one, into its carrier (platform/container.ts `secretsCarrier`), which writes them to the
+ * volume the container mounts.
+ */
+export function secretFilesOf(rendered: RenderedStack, container: RenderedContainer): RenderedContainer["files"] {
+  const carrier = rendered.carriers.find((c) => c.secretsFor === container.name);
+  return (carrier ?? container).files.filter((f) => f.path.startsWith("/run/secrets/"));
+}
+
+/**
  * A stack file's `config:` map (keys `infra:...`) as a test edits it: untyped JSON, since tests also write
  * the mistakes a volunteer could make.
  */

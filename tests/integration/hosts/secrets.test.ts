@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderStack, type RenderedStack } from "../../../stacks/render";
 import { dockerAvailable, dockerOk } from "../../helpers/docker";
 import { startStack, type RunningStack } from "../../helpers/harness";
+import { secretFilesOf } from "../../helpers/rendered";
 
 /**
  * What anyone who may use the Docker API reads of a running container (`docker inspect`: its environment,
@@ -50,10 +51,27 @@ describe.runIf(dockerAvailable())("secrets of the running local stack", () => {
     for (const name of names) {
       const spec = stack.spec(name);
       for (const key of Object.keys(spec.secrets)) {
-        const file = spec.files.find((f) => f.path === `/run/secrets/${key}`)!;
+        const file = secretFilesOf(rendered, spec).find((f) => f.path === `/run/secrets/${key}`)!;
         const result = await stack.exec(name, ["stat", "-c", "%a %u:%g", file.path], { user: "0" });
         expect(result.stdout.trim(), `${name} ${key}`).toBe(`400 ${file.owner}`);
       }
+    }
+  });
+
+  it("writes a read-only container's secret files through its carrier, which was created and never started", async () => {
+    const carried = names.filter((name) => stack.spec(name).secretsCarrier !== null);
+    expect(carried).toContain("ldap");
+    for (const name of carried) {
+      const state = await dockerOk([
+        "inspect",
+        "-f",
+        "{{.State.Status}} {{.State.StartedAt}}",
+        stack.prefix + stack.spec(name).secretsCarrier,
+      ]);
+      expect(state.trim(), name).toBe("created 0001-01-01T00:00:00Z");
+      // Its root is read-only, the volume too: the container cannot change what it was given.
+      const write = await stack.exec(name, ["sh", "-c", "touch /run/secrets/x"], { user: "0" });
+      expect(write.exitCode, name).not.toBe(0);
     }
   });
 });

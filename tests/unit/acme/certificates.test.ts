@@ -61,8 +61,8 @@ describe("ACME certificates in the rendered stacks", () => {
       expect(acme.volumes).toEqual([
         { source: name, target: "/var/lib/acme", readOnly: false, kind: "volume" },
         { source: volume, target: "/tls", readOnly: false, kind: "volume" },
-        // Its secret files: the read-only root filesystem refuses uploads (platform/container.ts).
-        { source: `${name}-secrets`, target: "/run/secrets", readOnly: false, kind: "volume" },
+        // Its secret files, written by its carrier: the read-only root filesystem refuses uploads (platform/container.ts).
+        { source: `${name}-secrets`, target: "/run/secrets", readOnly: true, kind: "volume" },
       ]);
       for (const [daemon, target] of Object.entries(daemons)) {
         expect(containerOf(pica02, daemon).volumes.find((v) => v.target === target)?.source).toBe(volume);

@@ -61,6 +61,52 @@ describe("hardening policies", () => {
     expect(violations[0].message).toContain(message);
   });
 
+  describe("secrets-carrier", () => {
+    /** ldap's carrier as platform/container.ts renders it. */
+    async function carrier(): Promise<Record<string, any>> {
+      const rendered = await renderStack("local");
+      return structuredClone(
+        rendered.resources.find((r) => r.type === "docker:index/container:Container" && r.name === "ldap-secrets")!.inputs,
+      );
+    }
+
+    it("accepts the carrier platform/container.ts renders: never started, no healthcheck needed", async () => {
+      const c = await carrier();
+      expect(c.healthcheck).toBeUndefined();
+      expect(checkContainer("ldap-secrets", c)).toEqual([]);
+    });
+
+    it.each<[string, (c: Record<string, any>) => Record<string, any>, string]>([
+      ["starts", (c) => ({ ...c, start: true }), "is a secrets carrier that starts"],
+      ["must run", (c) => ({ ...c, mustRun: true }), "is a secrets carrier that must run"],
+      ["has a network", (c) => ({ ...c, networkMode: "bridge" }), "is a secrets carrier with a network"],
+      ["joins a network", (c) => ({ ...c, networksAdvanced: [{ name: "directory" }] }), "is a secrets carrier on networks"],
+      ["publishes a port", (c) => ({ ...c, ports: [{ internal: 1, external: 1 }] }), "is a secrets carrier that publishes ports"],
+      [
+        "adds a capability",
+        (c) => withLabel({ ...c, capabilities: { drops: ["ALL"], adds: ["CHOWN"] } }, "infra.cap.CHOWN", "why"),
+        "is a secrets carrier with capabilities",
+      ],
+      [
+        "mounts another volume",
+        (c) => ({ ...c, volumes: [...c.volumes, { volumeName: "ldap-data", containerPath: "/var/lib/ldap" }] }),
+        "is a secrets carrier with a mount other than its secrets volume",
+      ],
+      ["restarts", (c) => ({ ...c, restart: "unless-stopped" }), "restart is 'unless-stopped', expected 'no'"],
+    ])("reports a carrier that %s", async (_, breakRule, message) => {
+      const violations = checkContainer("bad", breakRule(await carrier()));
+      // Each break alone (a published port also breaks published-ports).
+      expect(violations.map((v) => v.message)).toContain(`container ldap-secrets ${message}`);
+    });
+
+    it("reports a container never started that is no carrier, and a carrier label does not excuse a healthcheck elsewhere", async () => {
+      const c = await goodContainer();
+      expect(checkContainer("bad", { ...c, start: false }).map((v) => v.policy)).toContain("secrets-carrier");
+      const disguised = checkContainer("bad", withLabel({ ...c, healthcheck: undefined }, "infra.secrets-for", "proxy"));
+      expect(disguised.map((v) => v.policy)).toContain("secrets-carrier");
+    });
+  });
+
   it("secrets-as-files: accept a secret as a file (<VAR>_FILE)", async () => {
     const c = await goodContainer();
     const envs = [...(c.envs ?? []), "LDAP_BIND_PASSWORD_FILE=/run/secrets/LDAP_BIND_PASSWORD", "password_FILE=/run/secrets/password"];

@@ -30,9 +30,11 @@ describe.each(listStacks())("stack %s: values the Docker provider reads back", (
     const wrong = rendered.resources
       .filter((r) => r.type === CONTAINER)
       .flatMap((r) =>
-        CANONICAL_CONTAINER_FIELDS.filter((field) => !field.isCanonical(valueAt(r.inputs, field.path))).map(
-          (field) => `${r.name}.${field.path} = ${JSON.stringify(valueAt(r.inputs, field.path))}: expected ${field.form}`,
-        ),
+        CANONICAL_CONTAINER_FIELDS
+          // A secrets carrier, never started, sets no healthcheck: the provider reads its image's back into a Computed block.
+          .filter((field) => !(r.inputs.start === false && r.inputs.healthcheck === undefined && field.path.startsWith("healthcheck.")))
+          .filter((field) => !field.isCanonical(valueAt(r.inputs, field.path)))
+          .map((field) => `${r.name}.${field.path} = ${JSON.stringify(valueAt(r.inputs, field.path))}: expected ${field.form}`),
       );
     expect(wrong).toEqual([]);
   });

@@ -1,7 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { SECRETS_DIR, secretsOwner } from "../../../platform/container";
-import { toPlan } from "../../../stacks/plan-format";
+import { SECRETS_CARRIER_LABEL, SECRETS_DIR, secretsOwner } from "../../../platform/container";
+import { checkStack } from "../../../policy/rules";
+import { formatText, toPlan } from "../../../stacks/plan-format";
 import { listStacks, renderStack, type RenderedStack } from "../../../stacks/render";
+import { secretFilesOf } from "../../helpers/rendered";
 
 /**
  * Secrets reach containers as files (platform/container.ts `secretEnv`), never through the environment,
@@ -29,7 +31,7 @@ describe.each(listStacks())("secrets of the containers of stack %s", (stackName)
   it("writes each secret to /run/secrets/<VAR>, mode 0400, owned by a numeric uid:gid, and names it in <VAR>_FILE", () => {
     for (const c of stack.containers) {
       for (const [key, value] of Object.entries(c.secrets)) {
-        const file = c.files.find((f) => f.path === `${SECRETS_DIR}/${key}`);
+        const file = secretFilesOf(stack, c).find((f) => f.path === `${SECRETS_DIR}/${key}`);
         expect(file, `${c.name} ${key}`).toMatchObject({ mode: "0400", content: value });
         expect(file?.owner, `${c.name} ${key}`).toMatch(/^\d+:\d+$/);
         expect(c.env[`${key}_FILE`], `${c.name} ${key}`).toBe(`${SECRETS_DIR}/${key}`);
@@ -42,24 +44,84 @@ describe.each(listStacks())("secrets of the containers of stack %s", (stackName)
     }
   });
 
-  it("gives a read-only container with secrets a volume of its own at /run/secrets (uploads cannot write its root filesystem)", () => {
-    for (const c of stack.containers.filter((c) => c.readOnly && Object.keys(c.secrets).length > 0)) {
+  it("uploads nothing into a read-only container: the provider copies through '/', which Docker refuses on a read-only root", () => {
+    expect(stack.containers.filter((c) => c.readOnly && c.files.length > 0).map((c) => c.name)).toEqual([]);
+  });
+
+  it("gives a read-only container with secrets one carrier, never started, that receives its files into the volume it mounts read-only", () => {
+    const readers = stack.containers.filter((c) => c.readOnly && Object.keys(c.secrets).length > 0);
+    for (const c of readers) {
+      const carriers = stack.carriers.filter((k) => k.secretsFor === c.name);
+      expect(
+        carriers.map((k) => k.name),
+        c.name,
+      ).toEqual([`${c.name}-secrets`]);
+      const [carrier] = carriers;
+      expect(c.secretsCarrier).toBe(carrier.name);
       expect(
         c.volumes.find((v) => v.target === SECRETS_DIR),
         c.name,
       ).toEqual({
         source: `${c.name}-secrets`,
         target: SECRETS_DIR,
-        readOnly: false,
+        readOnly: true,
         kind: "volume",
       });
+      expect(carrier.volumes, carrier.name).toEqual([
+        { source: `${c.name}-secrets`, target: SECRETS_DIR, readOnly: false, kind: "volume" },
+      ]);
+      // Every secret, and nothing else: the files the container would have had, same modes and owners.
+      expect(carrier.files.map((f) => f.path).sort(), carrier.name).toEqual(Object.keys(c.secrets).map((key) => `${SECRETS_DIR}/${key}`));
+      expect(carrier).toMatchObject({
+        image: c.image,
+        start: false,
+        restart: "no",
+        networks: [],
+        ports: [],
+        privileged: false,
+        noNewPrivileges: true,
+        capDrop: ["ALL"],
+        capAdd: [],
+        readOnly: false,
+        service: c.service,
+      });
+      // A changed secret replaces the carrier (new id): the label then replaces the container, which reads its files at start.
+      const resource = (name: string) => stack.resources.find((r) => r.type === "docker:index/container:Container" && r.name === name)!;
+      expect(c.labels[SECRETS_CARRIER_LABEL]).toMatch(new RegExp(`^${carrier.name}-[0-9a-f]{12}$`));
+      expect(resource(c.name).options.dependsOn).toContain(carrier.name);
+      expect(resource(carrier.name).inputs).toMatchObject({ networkMode: "none", mustRun: false });
     }
+    // Only the containers that need one.
+    expect(stack.carriers.map((k) => k.secretsFor).sort()).toEqual(readers.map((c) => c.name).sort());
+    expect(stack.containers.filter((c) => !c.readOnly && c.secretsCarrier !== null)).toEqual([]);
+    expect(checkStack(stack.resources)).toEqual([]);
   });
 
   it("prints no secret file's content in the plan", () => {
     const plan = JSON.stringify(toPlan(stack));
     const files = stack.containers.flatMap((c) => Object.values(c.secrets));
     expect(files.filter((value) => plan.includes(value))).toEqual([]);
+  });
+});
+
+describe("the read-only containers whose secret files a carrier writes", () => {
+  it.each([
+    ["local", ["account", "backup", "ldap", "monitoring-redis", "nextcloud-asso-redis", "nextcloud-transition-redis"]],
+    ["pica01", ["agent-redis", "backup", "nextcloud-asso-redis", "nextcloud-transition-redis"]],
+    ["pica02", ["account", "backup", "ldap", "ldap-acme", "mail-acme"]],
+  ])("%s: %j", async (stackName, expected) => {
+    const stack = await renderStack(stackName);
+    expect(stack.carriers.map((k) => k.secretsFor).sort()).toEqual(expected);
+    expect(stack.containers.filter((c) => c.readOnly && Object.keys(c.secrets).length > 0).map((c) => c.name)).toEqual(expected);
+    // The plan lists them as part of their container: they never run, and use no memory of the budget.
+    expect(
+      toPlan(stack)
+        .containers.filter((c) => c.secretsCarrier)
+        .map((c) => [c.name, c.secretsCarrier]),
+    ).toEqual(expected.map((name) => [name, `${name}-secrets`]));
+    expect(toPlan(stack).containers.map((c) => c.name)).not.toContain(`${expected[0]}-secrets`);
+    const text = formatText(toPlan(stack));
+    for (const name of expected) expect(text).toContain(`  ${name} <- ${name}-secrets\n`);
   });
 });
 

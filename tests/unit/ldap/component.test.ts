@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { baseDnOf } from "../../../platform/directory";
 import { LdapSettings } from "../../../ldap/settings";
 import { renderStack, STACKS_DIR, type RenderedStack } from "../../../stacks/render";
-import { containerOf } from "../../helpers/rendered";
+import { containerOf, secretFilesOf } from "../../helpers/rendered";
 
 let local: RenderedStack;
 let pica02: RenderedStack;
@@ -76,7 +76,8 @@ describe("directory in the rendered stacks", () => {
       expect(Object.keys(ldap.secrets).sort()).toEqual(SECRET_ENV);
       for (const key of SECRET_ENV) expect(stack.secrets).toContain(ldap.secrets[key]);
       expect(new Set(SECRET_ENV.map((key) => ldap.secrets[key])).size).toBe(SECRET_ENV.length);
-      const files = ldap.files.filter((file) => file.path.startsWith("/run/secrets/"));
+      const files = secretFilesOf(stack, ldap);
+      expect(files.map((file) => file.path).sort()).toEqual(SECRET_ENV.map((key) => `/run/secrets/${key}`));
       expect(new Set(files.map((file) => `${file.mode} ${file.owner}`))).toEqual(new Set(["0400 100:101"]));
       expect(Object.keys(containerOf(stack, "ldap-daily").secrets)).toEqual([]);
     }
@@ -116,7 +117,7 @@ describe("directory in the rendered stacks", () => {
       ["ldap-tls", "/etc/ldap/tls"],
       ["ldap-certificate", "/etc/ldap/certificate"],
       ["ldap-run", "/run/slapd"],
-      // The read-only root filesystem refuses uploads: its secret files live on a volume of their own.
+      // The read-only root filesystem refuses uploads: its secret files live on a volume of their own, written by its carrier.
       ["ldap-secrets", "/run/secrets"],
     ]);
     const daily = containerOf(local, "ldap-daily").volumes;

@@ -42,6 +42,7 @@ describe("adding and removing a partner association (pica01)", () => {
       "nextcloud-ressourcerie-db",
       "nextcloud-ressourcerie-occ-<hash>",
       "nextcloud-ressourcerie-redis",
+      "nextcloud-ressourcerie-redis-secrets",
     ]);
     expect(added).toContain("docker:index/network:Network::network-nextcloud-ressourcerie");
     expect(added).toEqual(
@@ -58,7 +59,10 @@ describe("adding and removing a partner association (pica01)", () => {
       `${CONTAINER}::agent-containers`,
       `${CONTAINER}::agent-postgres`,
       `${CONTAINER}::agent-redis`,
+      // Their secrets carriers (platform/container.ts): the tenant's database and Redis passwords are among their files.
+      `${CONTAINER}::agent-redis-secrets`,
       `${CONTAINER}::backup`,
+      `${CONTAINER}::backup-secrets`,
       `${CONTAINER}::collabora`,
     ]);
     const watched = (stack: RenderedStack) => JSON.stringify(containerOf(stack, "agent-containers"));
@@ -101,7 +105,10 @@ describe("adding and removing a partner association (pica01)", () => {
       `${CONTAINER}::agent-containers`,
       `${CONTAINER}::agent-postgres`,
       `${CONTAINER}::agent-redis`,
+      // Their secrets carriers (platform/container.ts): the tenant's database and Redis passwords are among their files.
+      `${CONTAINER}::agent-redis-secrets`,
       `${CONTAINER}::backup`,
+      `${CONTAINER}::backup-secrets`,
       `${CONTAINER}::collabora`,
     ]);
     expect(Object.keys(containerOf(withoutPartners, "collabora").env).filter((k) => k.startsWith("aliasgroup"))).toEqual(["aliasgroup1"]);
