@@ -1,5 +1,17 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Scenarios that measure time as they go (alerts firing within a group interval, a mail that must leave
+ * before the next one): they run alone, after the others, so that no neighbour's load makes them late.
+ */
+const TIMED = ["tests/integration/monitoring/**/*.test.ts"];
+
+const integration = {
+  globalSetup: ["tests/setup/integration.ts"],
+  testTimeout: 180_000,
+  hookTimeout: 600_000,
+};
+
 export default defineConfig({
   test: {
     projects: [
@@ -14,17 +26,24 @@ export default defineConfig({
       },
       {
         test: {
+          ...integration,
           name: "integration",
           include: ["tests/integration/**/*.test.ts"],
-          globalSetup: ["tests/setup/integration.ts"],
-          testTimeout: 180_000,
-          hookTimeout: 600_000,
+          exclude: ["node_modules/**", ...TIMED],
           // Two scenario files at a time, after the unit tests: most of their time is spent waiting
           // (daemons starting, probes, timers), so two share the 2-core machine and its one Docker engine
-          // well; more would make the timing-sensitive scenarios (alerts, renewals) race each other. Each
-          // file's containers, networks and volumes carry their own prefix (tests/helpers/harness.ts).
+          // well. Each file's containers, networks and volumes carry their own prefix (tests/helpers/harness.ts).
           maxWorkers: 2,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          ...integration,
+          name: "integration-timed",
+          include: TIMED,
+          maxWorkers: 1,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -168,6 +168,9 @@ describe.runIf(dockerAvailable())("monitoring and alerting", () => {
       const samples = (await query("infra_container_healthy")).filter((s) => started.test(s.metric.name));
       return samples.length === STARTED.length && samples.every((s) => s.value[1] === "1") ? true : undefined;
     });
+    // Every target scraped too: a scrape that failed while the containers started fires HostNotScraped
+    // for its few seconds (downForMinutes 0.1 here), which the next evaluation resolves.
+    await until("every scrape target up", async () => ((await query("up == 0")).length === 0 ? true : undefined));
     // Wait an evaluation or two after everything is up: no alert about what runs here.
     await new Promise((r) => setTimeout(r, 8000));
     const alerts = await query(`ALERTS{alertstate="firing"}`);
