@@ -18,6 +18,21 @@ const ANOTHER_PARTNER = {
  * the new tenant's resources appear, and the only existing resource whose inputs change is the
  * Collabora container (its environment gains the new tenant's alias group).
  */
+/**
+ * What a partner's arrival or departure changes besides its own resources: Collabora (its alias group), the
+ * backup (its database and files), the monitoring agent (its containers, database and Redis), and the
+ * secrets carriers of the last two (platform/container.ts: the partner's passwords are among their files).
+ */
+const CHANGED_BY_A_PARTNER = [
+  `${CONTAINER}::agent-containers`,
+  `${CONTAINER}::agent-postgres`,
+  `${CONTAINER}::agent-redis`,
+  `${CONTAINER}::agent-redis-secrets`,
+  `${CONTAINER}::backup`,
+  `${CONTAINER}::backup-secrets`,
+  `${CONTAINER}::collabora`,
+];
+
 describe("adding and removing a partner association (pica01)", () => {
   let base: RenderedStack;
   let withPartner: RenderedStack;
@@ -55,16 +70,7 @@ describe("adding and removing a partner association (pica01)", () => {
   });
 
   it("changes no input of any existing resource except the Collabora container, the backup (which dumps and copies the new tenant too) and the monitoring agent (which watches its containers and scrapes its database and Redis too)", () => {
-    expect(diffResources(base, withPartner).changed).toEqual([
-      `${CONTAINER}::agent-containers`,
-      `${CONTAINER}::agent-postgres`,
-      `${CONTAINER}::agent-redis`,
-      // Their secrets carriers (platform/container.ts): the tenant's database and Redis passwords are among their files.
-      `${CONTAINER}::agent-redis-secrets`,
-      `${CONTAINER}::backup`,
-      `${CONTAINER}::backup-secrets`,
-      `${CONTAINER}::collabora`,
-    ]);
+    expect(diffResources(base, withPartner).changed).toEqual(CHANGED_BY_A_PARTNER);
     const watched = (stack: RenderedStack) => JSON.stringify(containerOf(stack, "agent-containers"));
     expect(watched(withPartner)).toContain("nextcloud-ressourcerie");
     expect(watched(base)).not.toContain("nextcloud-ressourcerie");
@@ -101,16 +107,7 @@ describe("adding and removing a partner association (pica01)", () => {
     expect(removed.length).toBeGreaterThan(0);
     expect(removed.filter((key) => !key.includes("nextcloud-transition"))).toEqual([]);
     expect(base.resources.filter((r) => r.name.includes("nextcloud-transition")).length).toBe(removed.length);
-    expect(changed).toEqual([
-      `${CONTAINER}::agent-containers`,
-      `${CONTAINER}::agent-postgres`,
-      `${CONTAINER}::agent-redis`,
-      // Their secrets carriers (platform/container.ts): the tenant's database and Redis passwords are among their files.
-      `${CONTAINER}::agent-redis-secrets`,
-      `${CONTAINER}::backup`,
-      `${CONTAINER}::backup-secrets`,
-      `${CONTAINER}::collabora`,
-    ]);
+    expect(changed).toEqual(CHANGED_BY_A_PARTNER);
     expect(Object.keys(containerOf(withoutPartners, "collabora").env).filter((k) => k.startsWith("aliasgroup"))).toEqual(["aliasgroup1"]);
   });
 
