@@ -57,8 +57,8 @@ export function pgpass(databases: readonly DatabaseDump[]): pulumi.Output<string
 /**
  * The host's backup (restic, our image in backup/image): one long-running container, `backup`, which
  * sleeps until `at` (UTC) and then runs `backup-run`: a pg_dump of every database declared `dump`, then one
- * snapshot of every volume declared `files` or `export` (mounted read-only) and of the dumps, then
- * `restic forget` with the retention; on `checkOn` a `restic check`, then the prune. Each run writes
+ * snapshot of every volume declared `files` or `export` (mounted read-only) and of the dumps; on `checkOn`
+ * a `restic check`, then `restic forget --prune` with the retention. Each run writes
  * `backup.prom` into the host's job-metrics volume (platform/job-metrics.ts) and the container turns
  * unhealthy after a failed run. Built after every other service (last in the catalog): it reads what they
  * declared. Snapshots carry the stack's name as restic's `--host`: a restore picks the host's snapshots by it.

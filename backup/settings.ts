@@ -14,8 +14,8 @@ const keepCount = (what: string, standard: number) =>
 
 /**
  * `infra:services.backup`: the host's backup job (backup/component.ts). Every night it dumps the
- * databases, then takes one restic snapshot of what each service declared (platform/backup.ts), forgets
- * and prunes what the retention no longer keeps, and once a week checks the repository.
+ * databases, then takes one restic snapshot of what each service declared (platform/backup.ts); once a
+ * week it checks the repository, then forgets and prunes what the retention no longer keeps.
  */
 export const BackupSettings = z.strictObject({
   /**
@@ -44,11 +44,11 @@ export const BackupSettings = z.strictObject({
     .default({}),
   /** UTC time of the nightly run (HH:MM). Default 03:30: after the directory's export (ldap dailyAt, 03:00). */
   at: z.string().regex(TIME, { error: "expected a time HH:MM (UTC) such as 03:30" }).default("03:30"),
-  /** Day of the weekly `restic check` and prune (after that night's backup). Default sunday. */
+  /** Day of the weekly `restic check`, forget and prune (after that night's backup). Default sunday. */
   checkOn: z.enum(WEEKDAYS, { error: `expected a day of the week: ${WEEKDAYS.join(", ")}` }).default("sunday"),
   /**
-   * Snapshots kept (restic forget --keep-daily/--keep-weekly/--keep-monthly, every night); the data of the
-   * forgotten ones is pruned on `checkOn`. Default 7, 4, 6.
+   * Snapshots kept (restic forget --prune --keep-daily/--keep-weekly/--keep-monthly, on `checkOn`: until
+   * then the week's nights are kept as well). Default 7, 4, 6.
    */
   keep: z
     .strictObject({ daily: keepCount("daily", 7), weekly: keepCount("weekly", 4), monthly: keepCount("monthly", 6) })

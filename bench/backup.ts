@@ -1,6 +1,6 @@
 // `npm run bench:backup`: the backup of the local stack with a seeded data set — time and repository size
-// of a first backup, of an incremental one with nothing changed and of one after a day's changes, and the
-// time of a restore into new volumes (directory + mail, then the database). Prints figures; never fails on
+// of a first backup, of an incremental one with nothing changed, of one after a day's changes and of the
+// weekly night (restic check, forget and prune as well), and the time of a restore into new volumes (directory + mail, then the database). Prints figures; never fails on
 // them (targets: incremental < 10 % of the first backup's time; restore of directory + mail < 5 minutes).
 // Needs Docker. The issue's data set by default: 5,000 members, 20,000 messages, a 100 MB database
 // (BENCH_MEMBERS, BENCH_MESSAGES, BENCH_DB_MB). Message sizes (BENCH_MESSAGE_SIZES):
@@ -125,15 +125,24 @@ async function repositoryBytes(stack: RunningStack): Promise<number> {
   return Number((await stack.exec("backup", ["du", "-sb", "/repository"])).stdout.split(/\s/)[0]);
 }
 
-/** One run of the job: its time, and where it went (the job logs each phase's milliseconds). */
-async function backupRun(stack: RunningStack): Promise<{ ms: number; phases: string }> {
-  const [result, ms] = await timed(() => stack.exec("backup", ["backup-run"]));
+/**
+ * One run of the job, and where its time went (the job logs each phase's milliseconds). A night that is not
+ * the check day, whatever today is, unless `check`: then a restic check, forget and prune as well.
+ */
+async function backupRun(stack: RunningStack, check = false): Promise<{ ms: number; phases: string }> {
+  const run = check ? ["backup-run", "--check"] : ["env", "BACKUP_CHECK_ON=none", "backup-run"];
+  const [result, ms] = await timed(() => stack.exec("backup", run));
   if (result.exitCode !== 0) throw new Error(result.stdout + result.stderr);
   const phase = (pattern: RegExp) => [...result.stdout.matchAll(pattern)].reduce((sum, m) => sum + Number(m[1]), 0);
-  const dumps = phase(/^backup: dumped .*, (\d+) ms\)$/gm);
-  const snapshot = phase(/^backup: snapshot .* taken: .*\((\d+) ms\)$/gm);
-  const forget = phase(/^backup: forgot .*\((\d+) ms\)$/gm);
-  return { ms, phases: `pg_dump ${seconds(dumps)}, restic backup ${seconds(snapshot)}, forget ${seconds(forget)}` };
+  const phases = [
+    `pg_dump ${seconds(phase(/^backup: dumped .*, (\d+) ms\)$/gm))}`,
+    `restic backup ${seconds(phase(/^backup: snapshot .* taken: .*\((\d+) ms\)$/gm))}`,
+  ];
+  if (check) {
+    phases.push(`check ${seconds(phase(/^backup: restic check: .*\((\d+) ms\)$/gm))}`);
+    phases.push(`forget and prune ${seconds(phase(/^backup: forgot .*\((\d+) ms\)$/gm))}`);
+  }
+  return { ms, phases: phases.join(", ") };
 }
 
 function target(stack: RunningStack): RestoreTarget {
@@ -174,6 +183,8 @@ async function main(): Promise<void> {
     await dayOfChanges(first);
     const dayRun = await backupRun(first);
     const dayBytes = await repositoryBytes(first);
+    const checkRun = await backupRun(first, true);
+    const checkBytes = await repositoryBytes(first);
 
     // Restore into new volumes: a second stack, the repository copied over.
     await dockerOk(["volume", "create", keep]);
@@ -209,6 +220,7 @@ async function main(): Promise<void> {
         dayRun.phases,
         megabytes(dayBytes),
       ],
+      ["the weekly night: backup, restic check, forget and prune", seconds(checkRun.ms), checkRun.phases, megabytes(checkBytes)],
       ["restore directory + mail into new volumes (target < 5 min)", seconds(directoryMailMs), "", ""],
       [`restore the ${DB_MB} MB database (pg_restore)`, seconds(databaseMs), "", ""],
     );

@@ -126,13 +126,18 @@ describe.runIf(dockerAvailable())("backup failures and retention", () => {
     expect(await snapshotTimes()).toEqual(before);
   });
 
-  it("prunes old snapshots as configured (2 daily, 3 weekly, 3 monthly), by restic's own listing", async () => {
+  it("prunes old snapshots as configured (2 daily, 3 weekly, 3 monthly) on the check day, by restic's own listing", async () => {
     // Snapshots of past Sundays, as earlier nightly runs would have left them.
     const sundays = ["09-06", "09-13", "09-20", "09-27", "10-04", "10-11", "10-18", "10-25"].map((day) => `2026-${day}`);
     for (const day of sundays) {
       const made = await restic(`backup --quiet --host local --time "${day} 03:30:00" /data/mail-mailboxes`);
       expect(made.exitCode, made.stderr).toBe(0);
     }
+    // Another night forgets nothing (forgetting without the prune would free no space).
+    const before = await snapshotTimes();
+    const night = await run([], { BACKUP_CHECK_ON: "none" });
+    expect(night.exitCode, night.log).toBe(0);
+    expect(await snapshotTimes()).toHaveLength(before.length + 1);
     const pruned = await run(["--check"]);
     expect(pruned.exitCode, pruned.log).toBe(0);
     const today = (await stack.exec("backup", ["date", "-u", "+%F"])).stdout.trim();
