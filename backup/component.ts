@@ -103,6 +103,7 @@ export class Backup extends pulumi.ComponentResource {
         memoryMb: settings.memoryMb,
         env: {
           BACKUP_REPOSITORY: repositoryVolume ? REPOSITORY_DIR : settings.repository,
+          ...(settings.region ? { AWS_DEFAULT_REGION: settings.region } : {}),
           BACKUP_HOST: pulumi.getStack(),
           BACKUP_PATHS: volumes.map((v) => `${BACKUP_DATA_DIR}/${v.name}`).join(" "),
           BACKUP_DATABASES: databases.map((db) => `${db.host}/${db.database}/${db.user}`).join(" "),

@@ -24,6 +24,12 @@ const mistakes: [string, (backup: Record<string, any>) => void, string][] = [
     (b) => (b.credentials.AWS_SECRET_ACCESS_KEY = "abcdefgh"),
     "services.backup.credentials.AWS_SECRET_ACCESS_KEY: is written in plain text",
   ],
+  [
+    "a region for a repository that is not S3",
+    (b) => Object.assign(b, { repository: "rest:https://backups.example.org/pica02", region: "garage" }),
+    "services.backup.region: is for an s3: repository only",
+  ],
+  ["a region that is not a name", (b) => (b.region = "Garage EU"), "services.backup.region: expected an S3 region name such as garage"],
   ["a time that is not HH:MM", (b) => (b.at = "3h30"), "services.backup.at: expected a time HH:MM (UTC) such as 03:30"],
   [
     "a check day that is not a day",
@@ -56,5 +62,11 @@ describe("backup settings", () => {
       BACKUP_KEEP_WEEKLY: "4",
       BACKUP_KEEP_MONTHLY: "6",
     });
+    expect(env).not.toHaveProperty("AWS_DEFAULT_REGION");
+  });
+
+  it("signs for the repository's S3 region when the stack names one (pica02's Garage)", async () => {
+    const rendered = await renderVariant("pica02", () => undefined);
+    expect(rendered.containers.find((c) => c.name === "backup")?.env.AWS_DEFAULT_REGION).toBe("garage");
   });
 });
