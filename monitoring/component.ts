@@ -194,6 +194,9 @@ export class Monitoring extends pulumi.ComponentResource implements ServiceOutpu
         // The edge network is its way out to a Mattermost webhook on another host.
         networks: [{ network }, { network: context.edge }, ...(smtp.network ? [{ network: smtp.network }] : [])],
         memoryMb: settings.memory.alertmanager,
+        // Go's collector does not see the container's limit: bench:monitoring once read 30.3 MiB of 32 after
+        // ten minutes (13-16 MiB resident otherwise). A soft limit below it makes Go collect sooner instead.
+        env: { GOMEMLIMIT: `${Math.floor(settings.memory.alertmanager * 0.8)}MiB` },
         command: [
           "prometheus-alertmanager",
           `--config.file=${CONFIG_DIR}/alertmanager.yml`,

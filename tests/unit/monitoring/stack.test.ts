@@ -91,6 +91,13 @@ describe("monitoring of the local stack", () => {
     expect(MONITORING.reduce((sum, name) => sum + containerOf(local, name).memoryMb, 0)).toBeLessThanOrEqual(256);
   });
 
+  it("has Alertmanager's Go runtime collect before its container's memory limit", () => {
+    const alertmanager = containerOf(local, "monitoring-alertmanager");
+    const soft = /^(\d+)MiB$/.exec(alertmanager.env.GOMEMLIMIT ?? "");
+    expect(soft, "GOMEMLIMIT in MiB").not.toBeNull();
+    expect(Number(soft![1])).toBeLessThan(alertmanager.memoryMb);
+  });
+
   it("mails the tech group through the local mail server as the monitoring account", () => {
     const am = configFile(local, "monitoring-alertmanager", "alertmanager.yml");
     const mail = am.receivers[0].email_configs[0];
