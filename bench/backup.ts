@@ -29,11 +29,10 @@ if (SIZES !== "mix" && SIZES !== "small") throw new Error(`BENCH_MESSAGE_SIZES '
 /** Raw bytes of message i's body (base64 makes it a third larger): see the header. */
 const BODY_BYTES =
   SIZES === "small" ? "2400" : "$(case $((i % 100)) in 9[7-9]) echo 786432 ;; 8[5-9] | 9[0-6]) echo 115200 ;; *) echo 4608 ;; esac)";
-/** A day's changes for the last incremental run: new messages and updated rows. */
+/** A day's changes for the last incremental run: new messages, updated rows and new Nextcloud files (10 of 4 MB). */
 const DAY_MESSAGES = 200;
-/** ...and new Nextcloud files (when the data set has some): 10 of 4 MB. */
-const DAY_FILES = FILES_MB > 0 ? 10 : 0;
 const DAY_ROWS = 1000;
+const DAY_FILES = FILES_MB > 0 ? 10 : 0;
 const CONTAINERS = ["ldap", "ldap-daily", "mattermost-db", "nextcloud-asso-db", "nextcloud-transition-db", "backup"];
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -70,10 +69,28 @@ async function seedDirectory(stack: RunningStack): Promise<void> {
   }
 }
 
+/**
+ * Run a shell script with `volume` of the stack at /v, then give what it wrote to `owner` (uid:gid). Only
+ * what is not the owner's yet: a chown changes a file's ctime, and restic reads a file again when it did.
+ */
+async function writeIntoVolume(stack: RunningStack, volume: string, owner: string, script: string[]): Promise<void> {
+  const uid = owner.split(":")[0];
+  const lines = ["set -eu", ...script, `find /v ! -user ${uid} -exec chown ${owner} {} +`];
+  await dockerOk([
+    "run",
+    "--rm",
+    "--mount",
+    `type=volume,source=${stack.prefix}${volume},target=/v`,
+    "debian:bookworm-slim",
+    "sh",
+    "-c",
+    lines.join("\n"),
+  ]);
+}
+
 /** Maildir files written straight into the mailboxes volume (owned by vmail), 100 members, three folders each; each body random (nothing deduplicates). */
 async function seedMail(stack: RunningStack, from: number, count: number): Promise<void> {
-  const script = [
-    "set -eu",
+  await writeIntoVolume(stack, "mail-mailboxes", "5000:5000", [
     `n=${from + count}`,
     `i=${from}`,
     'while [ "$i" -lt "$n" ]; do',
@@ -84,18 +101,6 @@ async function seedMail(stack: RunningStack, from: number, count: number): Promi
     `  head -c ${BODY_BYTES} /dev/urandom | base64 -w 76 >> "$f"`,
     "  i=$((i + 1))",
     "done",
-    // Only what is not vmail's yet: a chown changes a file's ctime, and restic reads a file again when it did.
-    "find /v ! -user 5000 -exec chown 5000:5000 {} +",
-  ].join("\n");
-  await dockerOk([
-    "run",
-    "--rm",
-    "--mount",
-    `type=volume,source=${stack.prefix}mail-mailboxes,target=/v`,
-    "debian:bookworm-slim",
-    "sh",
-    "-c",
-    script,
   ]);
 }
 
@@ -119,21 +124,9 @@ async function psql(stack: RunningStack, sql: string): Promise<void> {
 /** Nextcloud files of 4 MB, random, written into the asso tenant's data volume (owned by www-data). */
 async function seedFiles(stack: RunningStack, from: number, count: number): Promise<void> {
   if (count === 0) return;
-  const script = [
-    "set -eu",
+  await writeIntoVolume(stack, "nextcloud-asso-data", "33:33", [
     "mkdir -p /v/alice/files/Photos",
     `for i in $(seq ${from} ${from + count - 1}); do head -c 4M /dev/urandom > /v/alice/files/Photos/$i.jpg; done`,
-    "find /v ! -user 33 -exec chown 33:33 {} +",
-  ].join("\n");
-  await dockerOk([
-    "run",
-    "--rm",
-    "--mount",
-    `type=volume,source=${stack.prefix}nextcloud-asso-data,target=/v`,
-    "debian:bookworm-slim",
-    "sh",
-    "-c",
-    script,
   ]);
 }
 
